@@ -1,0 +1,345 @@
+"""The assistant: question -> retrieval -> gate -> generation -> verification -> answer.
+
+``Assistant.stream`` yields the sources as soon as retrieval is done (before
+the model starts), then the model's tokens, then the verified ``Answer``.
+``Assistant.ask`` is the same without the streaming.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ingest.clean import clean_query
+from ingest.embeddings import get_embeddings
+from ingest.pipeline import IngestReport, Ingestor, Progress
+from settings import Settings, get_settings
+
+from . import guard
+from .evidence import EvidenceSelector, Sentence
+from .llm import get_chat_model, model_label
+from .prompts import NOT_FOUND_MARKER, answer_messages, rewrite_messages
+from .retrieval import HybridRetriever, IndexReader
+from .types import Answer, Citation, Mode, Source, StreamEvent
+from .verify import cited_numbers, split_answer, support, verify_answer
+
+_REFUSAL = re.compile(
+    r"NIET[_ ]IN[_ ]BRONNEN|staat niet in de bronnen|niet in de bronnen|kan ik niet (vinden|beantwoorden)|"
+    r"geen informatie|not in the sources|I (don't|do not|cannot) (know|find)",
+    re.IGNORECASE,
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Assistant:
+    """One per process; thread-safe for concurrent sessions (the LLM is serialised)."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.embeddings = get_embeddings(self.settings.embedding_model, self.settings.embedding_batch_size)
+        self.ingestor = Ingestor(self.settings, self.embeddings)
+        self.reader = IndexReader(self.ingestor.store)
+        self.retriever = HybridRetriever(reader=self.reader, settings=self.settings, k=self.settings.top_k)
+        self.evidence = EvidenceSelector(self.embeddings)
+        self._ingest_lock = threading.Lock()
+
+    # ------------------------------------------------------------ documents
+    @property
+    def model_name(self) -> str:
+        return model_label(self.settings)
+
+    def documents(self) -> list[dict[str, Any]]:
+        snapshot = self.reader.snapshot()
+        if snapshot is None:
+            return []
+        return [
+            {k: v for k, v in doc.items() if k != "text"}
+            for doc in sorted(snapshot.documents.values(), key=lambda d: d["source"])
+        ]
+
+    def document_text(self, source: str) -> str:
+        snapshot = self.reader.snapshot()
+        if snapshot is None or source not in snapshot.documents:
+            return ""
+        return snapshot.documents[source].get("text", "")
+
+    def ingest(
+        self,
+        paths: list[Path] | None = None,
+        rebuild: bool = False,
+        delete: Iterable[str] = (),
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        with self._ingest_lock:
+            return self.ingestor.run(paths, rebuild=rebuild, delete=delete, progress=progress)
+
+    # ------------------------------------------------------------ retrieval
+    def retrieve(self, question: str, history: list[dict[str, str]] | None = None) -> list[Source]:
+        query = self._heuristic_standalone(question, history or [])
+        return self._sources(self.retriever.search(query))
+
+    @staticmethod
+    def _sources(hits: list[Any]) -> list[Source]:
+        return [
+            Source(
+                n=i,
+                chunk_id=h.record.chunk_id,
+                source=h.record.source,
+                title=h.record.title,
+                kind=h.record.kind,
+                date=h.record.date,
+                section=h.record.section,
+                text=h.record.text,
+                start=h.record.start,
+                end=h.record.end,
+                score=round(h.score, 5),
+            )
+            for i, h in enumerate(hits, start=1)
+        ]
+
+    @staticmethod
+    def _heuristic_standalone(question: str, history: list[dict[str, str]]) -> str:
+        """Without an LLM: the previous user question gives a follow-up its subject."""
+        previous = [t.get("content", "") for t in history if t.get("role") == "user"]
+        return f"{previous[-1]} {question}" if previous else question
+
+    def _standalone(self, question: str, history: list[dict[str, str]], mode: Mode) -> str:
+        if not history:
+            return question  # first turn: no LLM call
+        if mode == "extractive":
+            return self._heuristic_standalone(question, history)
+        try:
+            model = get_chat_model(self.settings)
+            out = model.invoke(rewrite_messages(question, history), max_tokens=60).content
+            rewritten = str(out).strip().splitlines()[0].strip(' "') if str(out).strip() else ""
+        except Exception:  # noqa: BLE001 - fall back to the heuristic, never fail here
+            rewritten = ""
+        if len(rewritten) < 8 or len(rewritten) > 400 or guard.is_injection(rewritten):
+            return self._heuristic_standalone(question, history)
+        return rewritten
+
+    # ------------------------------------------------------------ answering
+    def ask(
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        mode: Mode | None = None,
+        sender_name: str | None = None,
+        gemeente: str | None = None,
+    ) -> Answer:
+        answer = None
+        for event in self.stream(question, history, mode, sender_name, gemeente):
+            if event.kind == "answer":
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    def stream(
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        mode: Mode | None = None,
+        sender_name: str | None = None,
+        gemeente: str | None = None,
+    ) -> Iterator[StreamEvent]:
+        t0 = time.perf_counter()
+        mode = mode or self.settings.default_mode
+        history = [t for t in (history or []) if isinstance(t, dict) and t.get("content")]
+        question = _CONTROL.sub(" ", question or "").strip()
+        answer = Answer(question=question, text="", mode=mode, model=self.model_name if mode != "extractive" else "extractief")
+
+        def finish(**fields: Any) -> StreamEvent:
+            for key, value in fields.items():
+                setattr(answer, key, value)
+            answer.timings["total"] = round(time.perf_counter() - t0, 4)
+            if mode == "draft":
+                answer.text = draft_reply(answer, sender_name, gemeente)
+            return StreamEvent(kind="answer", answer=answer)
+
+        def refuse(reason: str, message: str) -> Iterator[StreamEvent]:
+            if not answer.sources:
+                yield StreamEvent(kind="sources", sources=[])
+                answer.timings.setdefault("sources", round(time.perf_counter() - t0, 4))
+            yield finish(text=message, abstained=True, reason=reason)
+
+        if not question:
+            yield from refuse("empty", guard.EMPTY_QUESTION)
+            return
+        if len(question) > self.settings.max_question_chars:
+            yield from refuse(
+                "too_long", guard.TOO_LONG.format(n=len(question), max=self.settings.max_question_chars)
+            )
+            return
+        if guard.is_injection(question):
+            core = guard.strip_injection(question)
+            if core == question or len(core.split()) < 4 or guard.is_injection(core):
+                yield from refuse("injection", guard.INJECTION)
+                return
+            question = core  # answer the real question, ignore the appended instruction
+        if guard.is_out_of_scope(question):
+            yield from refuse("out_of_scope", guard.OUT_OF_SCOPE)
+            return
+
+        snapshot = self.reader.snapshot()
+        if snapshot is None:
+            yield from refuse("no_index", "Er zijn nog geen documenten geïndexeerd. Voeg eerst documenten toe.")
+            return
+
+        t_rewrite = time.perf_counter()
+        standalone = self._standalone(question, history, mode)
+        answer.standalone_question = standalone
+        answer.timings["rewrite"] = round(time.perf_counter() - t_rewrite, 4)
+        t_ret = time.perf_counter()
+        hits = self.retriever.search(standalone)
+        answer.sources = self._sources(hits)
+        answer.timings["retrieval"] = round(time.perf_counter() - t_ret, 4)
+        answer.timings["sources"] = round(time.perf_counter() - t0, 4)
+        yield StreamEvent(kind="sources", sources=answer.sources)
+
+        gate = guard.evidence_gate(
+            clean_query(standalone),
+            hits,
+            snapshot.keywords,
+            self.settings.min_dense_similarity,
+            self.settings.min_bm25_overlap,
+        )
+        if not gate.allowed:
+            yield finish(text=gate.message, abstained=True, reason=gate.reason)
+            return
+
+        t_ev = time.perf_counter()
+        query_vector = self.embeddings.embed_query(clean_query(standalone))
+        ranked = self.evidence.rank(
+            standalone, query_vector, self.evidence.candidates(snapshot, hits), snapshot.keywords
+        )
+        selected = self.evidence.select(ranked)
+        answer.timings["evidence"] = round(time.perf_counter() - t_ev, 4)
+        texts_by_n = {
+            i: " ".join([h.record.text] + [r.text for r in snapshot.neighbours(h.record)])
+            for i, h in enumerate(hits, start=1)
+        }
+
+        if mode == "extractive":
+            text = extractive_text(selected)
+            yield finish(text=text, citations=self._citations(text, selected, ranked))
+            return
+
+        t_gen = time.perf_counter()
+        raw = ""
+        try:
+            model = get_chat_model(self.settings)
+            for chunk in model.stream(answer_messages(standalone, selected)):
+                token = str(chunk.content)
+                if not token:
+                    continue
+                if not raw:
+                    answer.timings["first_token"] = round(time.perf_counter() - t0, 4)
+                raw += token
+                yield StreamEvent(kind="token", token=token)
+        except Exception as exc:  # noqa: BLE001 - the user gets the extractive answer instead
+            answer.timings["generation"] = round(time.perf_counter() - t_gen, 4)
+            text = extractive_text(selected)
+            yield finish(
+                text=text,
+                citations=self._citations(text, selected, ranked),
+                fallback=True,
+                reason=f"llm_error: {type(exc).__name__}",
+            )
+            return
+        answer.timings["generation"] = round(time.perf_counter() - t_gen, 4)
+
+        if _REFUSAL.search(raw) and len(raw) < 200:
+            yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason="model_not_found")
+            return
+        verified = verify_answer(raw, texts_by_n)
+        answer.removed = verified.removed
+        if not verified.kept:
+            text = extractive_text(selected)
+            yield finish(
+                text=text,
+                citations=self._citations(text, selected, ranked),
+                fallback=True,
+                reason="verification_removed_all",
+            )
+            return
+        yield finish(text=verified.text, citations=self._citations(verified.text, selected, ranked))
+
+    # ------------------------------------------------------------ citations
+    def _citations(self, text: str, selected: list[Sentence], ranked: list[Sentence]) -> list[Citation]:
+        """For every [n] in the text, the exact sentence of source n that best supports it."""
+        snapshot = self.reader.snapshot()
+        out: list[Citation] = []
+        sentences = split_answer(text)
+        for n in cited_numbers(text):
+            claims = " ".join(s for s in sentences if f"[{n}]" in s)
+            pool = [s for s in selected if s.n == n] or [s for s in ranked if s.n == n]
+            if not pool or snapshot is None:
+                continue
+            best = max(pool, key=lambda s: support(claims, s.text))
+            doc = snapshot.documents.get(best.source, {})
+            hit_section = next(
+                (r.section for r in snapshot.by_source.get(best.source, []) if r.start <= best.start < r.end), ""
+            )
+            out.append(
+                Citation(
+                    n=n,
+                    source=best.source,
+                    title=doc.get("title", best.source),
+                    section=hit_section,
+                    quote=best.text,
+                    start=best.start,
+                    end=best.end,
+                )
+            )
+        return out
+
+
+def extractive_text(selected: list[Sentence]) -> str:
+    """The selected sentences, cited, grouped per source."""
+    if not selected:
+        return guard.NOT_IN_SOURCES
+    parts = []
+    for sent in selected:
+        body = sent.text.lstrip("- ").rstrip()
+        end = ""
+        if body and body[-1] in ".!?:;":
+            body, end = body[:-1], "."
+        parts.append(f"{body} [{sent.n}]{end or '.'}")
+    return " ".join(parts) if len(parts) <= 2 else "\n".join(f"- {p}" for p in parts)
+
+
+def draft_reply(answer: Answer, sender_name: str | None, gemeente: str | None) -> str:
+    """A formal Dutch e-mail around the verified answer, with a Bronnen list."""
+    name = (sender_name or "").strip()
+    greeting = f"Geachte {name}," if name else "Geachte heer, mevrouw,"
+    about = f" namens de gemeente {gemeente.strip()}" if gemeente and gemeente.strip() else ""
+    lines = [greeting, "", f"Hartelijk dank voor uw vraag{about} over het Nationaal Programma Onderwijs."]
+    if answer.abstained:
+        lines += [
+            "",
+            "Op basis van de officiële bronnen waarover wij beschikken, kunnen wij uw vraag helaas niet "
+            "beantwoorden. " + ("" if answer.reason.startswith(("injection", "out_of_scope")) else
+            "Wij raden u aan contact op te nemen met de online helpdesk van het Nationaal Programma Onderwijs."),
+        ]
+    else:
+        lines += ["", answer.text]
+        cited = {c.n: c for c in answer.citations}
+        if cited:
+            lines += ["", "Bronnen"]
+            for n in sorted(cited):
+                c = cited[n]
+                section = f", {c.section}" if c.section and c.section != c.title else ""
+                lines.append(f"[{n}] {c.title}{section} ({c.source})")
+    lines += [
+        "",
+        "Wij hopen u hiermee voldoende te hebben geïnformeerd.",
+        "",
+        "Met vriendelijke groet,",
+        "",
+        "Helpdesk Nationaal Programma Onderwijs",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,124 @@
+"""Gates around the model: injection and scope checks, and evidence strength.
+
+A wrong euro amount in a municipal reply is worse than none, so the assistant
+refuses early when a request is not about the sources, tries to steer it, or
+when retrieval found nothing that carries the question's specific terms.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ingest.index import KeywordIndex
+
+from .retrieval import Hit
+
+NOT_IN_SOURCES = (
+    "Dat staat niet in de bronnen die mij ter beschikking staan, dus daar kan ik geen betrouwbaar "
+    "antwoord op geven. U kunt uw vraag anders formuleren, of contact opnemen met de online helpdesk "
+    "van het Nationaal Programma Onderwijs die in de bronnen wordt genoemd."
+)
+OUT_OF_SCOPE = (
+    "Ik beantwoord alleen vragen over het Nationaal Programma Onderwijs en de rol van gemeenten daarin, "
+    "op basis van de officiële bronnen. Met dit verzoek kan ik u helaas niet helpen."
+)
+INJECTION = (
+    "Ik kan niet ingaan op verzoeken om mijn instructies te wijzigen of te tonen. Ik beantwoord "
+    "alleen vragen over het Nationaal Programma Onderwijs op basis van de bronnen."
+)
+EMPTY_QUESTION = "Stelt u alstublieft een vraag over het Nationaal Programma Onderwijs."
+TOO_LONG = "Uw vraag is te lang ({n} tekens; maximaal {max}). Wilt u de vraag inkorten?"
+
+_INJECTION_PATTERNS = [
+    r"\b(negeer|vergeet|ignore|disregard|forget)\b.{0,40}\b(instructie|instructies|regels|opdracht|bronnen|instructions|rules|prompt|above|previous|vorige|eerdere)",
+    r"\b(system ?prompt|systeem ?prompt|systeeminstructie|developer message|je instructies|your instructions)\b",
+    r"\b(jailbreak|DAN\b|do anything now|developer mode|ontwikkelaarsmodus)",
+    r"\b(je bent nu|you are now|doe alsof|pretend (to be|you)|act as|speel (de rol|een rol))\b",
+    r"\b(zeg|antwoord|schrijf|say|answer)\b.{0,30}\b(dat|that)\b.{0,60}\b(\d+\s*(miljard|miljoen|billion|million))",
+    r"(toon|laat zien|print|herhaal|reveal|show|repeat).{0,30}(prompt|instructies|instructions|configuratie)",
+    r"<\s*/?\s*(system|assistant|im_start|im_end)\s*>|\[/?INST\]",
+]
+_OUT_OF_SCOPE_PATTERNS = [
+    r"\b(weer|weerbericht|weersverwachting|weather|regen|temperatuur)\b",
+    r"\b(recept|recipe|koken|bakken|cook|taart|pannenkoek\w*)\b",
+    r"\b(python|javascript|java|sql|html|code|programma schrijven|script|functie schrijven|function)\b",
+    r"\b(gedicht|poem|speech|toespraak|lied|song|grap|joke|verhaal|story|rap)\b",
+    r"\b(voetbal|football|soccer|uitslag|score|eredivisie|ajax|feyenoord|psv)\b",
+    r"\b(vertaal|translate)\b",
+    r"\b(aandelen|bitcoin|crypto|beurs)\b",
+]
+_NPO_TERMS = re.compile(
+    r"\b(npo|nationaal programma|onderwijs|school|scholen|gemeente|gemeenten|budget|kinderopvang|bso|"
+    r"thuiszitter|leerling|jeugd|wethouder|samenwerkingsverband|gka|subsidie|uitkering|education|municipal)",
+    re.IGNORECASE,
+)
+_CAPITAL_OR_NUMBER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w-]{2,}|\d{4}|\d+[.,]?\d*)\b")
+
+
+@dataclass(frozen=True)
+class GateResult:
+    allowed: bool
+    reason: str = ""  # machine-readable: injection, out_of_scope, weak_evidence, missing_terms
+    message: str = ""  # Dutch text shown to the user
+
+
+def is_injection(question: str) -> bool:
+    return any(re.search(p, question, re.IGNORECASE | re.DOTALL) for p in _INJECTION_PATTERNS)
+
+
+def is_out_of_scope(question: str) -> bool:
+    """A request for something else (code, recipes, weather, speeches) with no NPO subject."""
+    hits = any(re.search(p, question, re.IGNORECASE) for p in _OUT_OF_SCOPE_PATTERNS)
+    task = re.search(r"\b(schrijf|maak|write|create|genereer|generate|compose)\b", question, re.IGNORECASE)
+    if hits and not _NPO_TERMS.search(question):
+        return True
+    # "schrijf een speech over het NPO" is still not an answer from the sources
+    return bool(hits and task and re.search(r"gedicht|poem|speech|toespraak|lied|song|code|python|script|rap", question, re.IGNORECASE))
+
+
+def strip_injection(question: str) -> str:
+    """The question part before an appended instruction, when there is one."""
+    for p in _INJECTION_PATTERNS:
+        m = re.search(p, question, re.IGNORECASE | re.DOTALL)
+        if m and m.start() > 15:
+            return question[: m.start()].strip(" .,;:-")
+    return question
+
+
+def missing_specific_terms(question: str, keywords: KeywordIndex) -> list[str]:
+    """Names, years and figures in the question that occur nowhere in the corpus."""
+    vocab = keywords.retriever.vocab_dict if keywords.ids else {}
+    missing = []
+    for match in _CAPITAL_OR_NUMBER.finditer(question):
+        word = match.group(1)
+        if word.isdigit() and len(word) < 4:
+            continue
+        terms = keywords.query_terms(word)
+        if terms and not any(t in vocab for t in terms):
+            missing.append(word)
+    return missing
+
+
+def evidence_gate(
+    question: str,
+    hits: list[Hit],
+    keywords: KeywordIndex,
+    min_dense: float,
+    min_overlap: float,
+) -> GateResult:
+    """Is there enough evidence to answer? Calibrated on the dev split."""
+    if not hits:
+        return GateResult(False, "weak_evidence", NOT_IN_SOURCES)
+    missing = missing_specific_terms(question, keywords)
+    if missing:
+        return GateResult(False, "missing_terms:" + ",".join(missing), NOT_IN_SOURCES)
+    best_dense = max(h.dense for h in hits)
+    q_terms = set(keywords.query_terms(question))
+    top_terms: set[str] = set()
+    for h in hits[:3]:
+        top_terms |= keywords.document_terms(h.record.content)
+    overlap = len(q_terms & top_terms) / (len(q_terms) or 1)
+    if best_dense < min_dense and overlap < min_overlap:
+        return GateResult(False, "weak_evidence", NOT_IN_SOURCES)
+    return GateResult(True)

@@ -1,0 +1,172 @@
+"""Chat models behind LangChain's ``BaseChatModel``, chosen by setting.
+
+* ``llamacpp`` (default): the bundled Qwen2.5-Coder-1.5B-Instruct GGUF run in
+  process by llama.cpp. One model per process, guarded by a lock so several
+  browser sessions can share it. llama.cpp reuses the KV cache for the longest
+  common token prefix, so the fixed system prompt is evaluated only once.
+* ``openai``: any OpenAI-compatible server (vLLM, llama.cpp server, Ollama /v1, Azure).
+* ``ollama``: a local Ollama daemon.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, PrivateAttr
+
+from settings import Settings
+
+from .model_file import MODEL_FILE_NAME, ensure_model_file
+
+_ROLE = {"human": "user", "ai": "assistant", "system": "system"}
+
+
+def _to_llama_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    return [{"role": _ROLE.get(m.type, "user"), "content": str(m.content)} for m in messages]
+
+
+class ChatLlamaCppLocal(BaseChatModel):
+    """In-process llama.cpp chat model (thread-safe, prefix-cache friendly)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model_path: str
+    n_ctx: int = 4096
+    n_threads: int = 2
+    max_tokens: int = 320
+    temperature: float = 0.0
+    seed: int = 7
+    _llama: Any = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llamacpp-local"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": self.model_path, "n_ctx": self.n_ctx}
+
+    def _client(self) -> Any:
+        if self._llama is None:
+            from llama_cpp import Llama
+
+            self._llama = Llama(
+                model_path=self.model_path,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                n_batch=512,
+                seed=self.seed,
+                verbose=False,
+            )
+        return self._llama
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._client().tokenize(text.encode("utf-8"), add_bos=False))
+
+    def _params(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "temperature": kwargs.get("temperature", self.temperature),
+            "top_p": 1.0,
+            "top_k": 1 if self.temperature == 0 else 40,
+            "repeat_penalty": 1.05,
+            "stop": stop or [],
+            "seed": self.seed,
+        }
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join(chunk.text for chunk in self._stream(messages, stop, run_manager, **kwargs))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        with self._lock:
+            client = self._client()
+            stream = client.create_chat_completion(
+                messages=_to_llama_messages(messages), stream=True, **self._params(stop, kwargs)
+            )
+            for part in stream:
+                delta = part["choices"][0].get("delta", {}).get("content")
+                if not delta:
+                    continue
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
+                if run_manager:
+                    run_manager.on_llm_new_token(delta, chunk=chunk)
+                yield chunk
+
+
+def model_label(settings: Settings) -> str:
+    if settings.llm_backend == "openai":
+        return f"{settings.openai_model} (openai-compatibel)"
+    if settings.llm_backend == "ollama":
+        return f"{settings.ollama_model} (ollama)"
+    name = (settings.llm_model_path.name if settings.llm_model_path else MODEL_FILE_NAME).removesuffix(".gguf")
+    return f"{name} (llama.cpp)"
+
+
+def build_chat_model(settings: Settings) -> BaseChatModel:
+    """A new chat model for the configured backend."""
+    if settings.llm_backend == "openai":
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(
+            base_url=settings.openai_base_url,
+            model=settings.openai_model,
+            api_key=settings.openai_api_key,
+            temperature=settings.llm_temperature,
+            max_tokens=settings.llm_max_tokens,
+            timeout=settings.llm_timeout_s,
+            max_retries=1,
+            seed=7,
+        )
+    if settings.llm_backend == "ollama":
+        from langchain_ollama import ChatOllama
+
+        return ChatOllama(
+            base_url=settings.ollama_base_url,
+            model=settings.ollama_model,
+            temperature=settings.llm_temperature,
+            num_predict=settings.llm_max_tokens,
+            num_ctx=settings.llm_context_tokens,
+        )
+    path = settings.llm_model_path or ensure_model_file(settings.model_cache_dir)
+    return ChatLlamaCppLocal(
+        model_path=str(path),
+        n_ctx=settings.llm_context_tokens,
+        n_threads=settings.llm_threads,
+        max_tokens=settings.llm_max_tokens,
+        temperature=settings.llm_temperature,
+    )
+
+
+_CACHE: dict[tuple[str, str, str], BaseChatModel] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get_chat_model(settings: Settings) -> BaseChatModel:
+    """The process-wide chat model for these settings (the GGUF is loaded once)."""
+    key = (settings.llm_backend, str(settings.llm_model_path or settings.model_cache_dir), settings.openai_base_url)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = build_chat_model(settings)
+        return _CACHE[key]

@@ -1,0 +1,157 @@
+"""Hybrid retrieval: dense (Chroma) + keywords (BM25), fused, de-duplicated, diverse.
+
+The retriever is a LangChain ``BaseRetriever`` so it plugs into any chain. It
+reads from an index *snapshot* and reopens the index when an ingest has
+switched the current generation, so a running app sees new documents.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, PrivateAttr
+
+from ingest.clean import clean_query
+from ingest.index import ChunkRecord, IndexStore, Snapshot
+from settings import Settings
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with the evidence for its rank."""
+
+    record: ChunkRecord
+    score: float  # fused score, higher is better
+    dense: float  # cosine similarity to the query (0 when not in the dense list)
+    bm25: float  # bm25 score (0 when not in the keyword list)
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+class IndexReader:
+    """Keeps the current index snapshot open and swaps it when a new one is committed."""
+
+    def __init__(self, store: IndexStore) -> None:
+        self.store = store
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> Snapshot | None:
+        generation = self.store.current_generation()
+        with self._lock:
+            if generation is None:
+                self._snapshot = None
+            elif self._snapshot is None or self._snapshot.generation != generation:
+                self._snapshot = self.store.open_snapshot()
+            return self._snapshot
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.casefold()) if len(w) > 2}
+
+
+def _similarity(a: ChunkRecord, b: ChunkRecord) -> float:
+    wa, wb = _words(a.text), _words(b.text)
+    return len(wa & wb) / (min(len(wa), len(wb)) or 1)
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense + BM25 with reciprocal rank fusion, near-duplicate collapse and MMR."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    reader: IndexReader
+    settings: Settings
+    k: int = 5
+    _last_hits: list[Hit] = PrivateAttr(default_factory=list)
+
+    def search(self, query: str, k: int | None = None) -> list[Hit]:
+        """Ranked hits for ``query`` (best first)."""
+        k = k or self.k
+        snapshot = self.reader.snapshot()
+        query = clean_query(query)
+        if snapshot is None or not snapshot.chunks or not query:
+            return []
+        s = self.settings
+        n_candidates = max(s.candidate_k, k * 4)
+
+        dense: list[tuple[str, float]] = []
+        embedding = snapshot.vectorstore.embeddings.embed_query(query)
+        for doc, distance in snapshot.vectorstore.similarity_search_by_vector_with_relevance_scores(
+            embedding, k=min(n_candidates, len(snapshot.chunks))
+        ):
+            dense.append((doc.metadata["chunk_id"], 1.0 - float(distance)))
+        keyword = snapshot.keywords.search(query, n_candidates)
+
+        hits: dict[str, Hit] = {}
+        for rank, (cid, sim) in enumerate(dense, start=1):
+            if cid in snapshot.chunks:
+                hit = hits.setdefault(cid, Hit(snapshot.chunks[cid], 0.0, 0.0, 0.0))
+                hit.dense, hit.dense_rank = sim, rank
+                hit.score += s.dense_weight / (s.rrf_k + rank)
+        for rank, (cid, score) in enumerate(keyword, start=1):
+            if cid in snapshot.chunks:
+                hit = hits.setdefault(cid, Hit(snapshot.chunks[cid], 0.0, 0.0, 0.0))
+                hit.bm25, hit.bm25_rank = score, rank
+                hit.score += s.bm25_weight / (s.rrf_k + rank)
+
+        ranked = sorted(hits.values(), key=lambda h: h.score, reverse=True)
+        # near-duplicates: keep the best-ranked copy of each group
+        seen_groups: set[str] = set()
+        unique: list[Hit] = []
+        for hit in ranked:
+            group = snapshot.duplicates.get(hit.record.chunk_id)
+            if group is not None:
+                if group in seen_groups:
+                    continue
+                seen_groups.add(group)
+            unique.append(hit)
+        return self._diversify(unique, k)
+
+    def _diversify(self, hits: list[Hit], k: int) -> list[Hit]:
+        """Maximal marginal relevance over word overlap: relevant, yet not repetitive."""
+        if not hits:
+            return []
+        top = hits[0].score or 1.0
+        lam = self.settings.mmr_lambda
+        chosen: list[Hit] = []
+        pool = list(hits)
+        while pool and len(chosen) < k:
+            best = max(
+                pool,
+                key=lambda h: lam * (h.score / top)
+                - (1 - lam) * max((_similarity(h.record, c.record) for c in chosen), default=0.0),
+            )
+            chosen.append(best)
+            pool.remove(best)
+        return chosen
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        hits = self.search(query, self.k)
+        self._last_hits = hits
+        return [
+            Document(
+                page_content=h.record.text,
+                metadata={
+                    "chunk_id": h.record.chunk_id,
+                    "source": h.record.source,
+                    "title": h.record.title,
+                    "section": h.record.section,
+                    "start": h.record.start,
+                    "end": h.record.end,
+                    "score": h.score,
+                    "dense": h.dense,
+                    "bm25": h.bm25,
+                },
+            )
+            for h in hits
+        ]

@@ -1,0 +1,171 @@
+"""Verification of a generated answer against the sources it was given.
+
+(a) every [n] must resolve to a provided source, else it is repaired or dropped;
+(b) every figure, amount, percentage, date, e-mail address, phone number and URL
+    must occur (normalised) in a source the sentence cites;
+(c) sentences without support in their cited sources are removed;
+(d) the caller falls back to the extractive answer or abstains when nothing is left.
+Everything removed is recorded with a Dutch reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .types import RemovedClaim
+
+_CITE = re.compile(r"\s*\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9€(\"'‘“\-*])|\n+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s)\]>,]+", re.IGNORECASE)
+_PHONE = re.compile(r"(?<!\d)(?:\+31|0)[\d\s-]{8,13}\d")
+_NUMBER = re.compile(r"(?<![\w])(\d+(?:[.,]\d+)*)(?:\s*(%|procent|percent))?")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STOP = set(
+    """de het een en van in op te dat die is zijn voor met als aan om ook of bij door naar
+    niet kan kunnen wordt worden u uw je we wij ze zij er dit deze hun wat hoe welke wie waar
+    the a an of to and for on is are be can this that these with as by from it their""".split()
+)
+
+
+def normalise_number(token: str) -> str:
+    """'8,5' and '8.5' -> '8.5'; '40.000' -> '40000'; keeps digits comparable across styles."""
+    t = token.strip()
+    if re.fullmatch(r"\d{1,3}(\.\d{3})+", t):  # Dutch thousands separator
+        return t.replace(".", "")
+    if re.fullmatch(r"\d{1,3}(,\d{3})+", t) and not re.fullmatch(r"\d,\d{3}", t):
+        return t.replace(",", "")
+    return t.replace(",", ".")
+
+
+def facts_in(text: str) -> set[str]:
+    """Normalised checkable facts: numbers (incl. amounts, %), e-mails, URLs, phone numbers."""
+    facts: set[str] = set()
+    for m in _EMAIL.finditer(text):
+        facts.add("mail:" + m.group(0).lower().rstrip("."))
+    rest = _EMAIL.sub(" ", text)
+    for m in _URL.finditer(rest):
+        facts.add("url:" + re.sub(r"^https?://(www\.)?|^www\.", "", m.group(0).lower()).rstrip("./"))
+    rest = _URL.sub(" ", rest)
+    for m in _PHONE.finditer(rest):
+        digits = re.sub(r"\D", "", m.group(0))
+        if len(digits) >= 10:
+            facts.add("tel:" + digits)
+            rest = rest.replace(m.group(0), " ")
+    for m in _NUMBER.finditer(rest):
+        facts.add("num:" + normalise_number(m.group(1)))
+    return facts
+
+
+def source_facts(text: str) -> set[str]:
+    facts = facts_in(text)
+    # a range "2022-2023" also supports each year on its own; "2,5" supports "2.5"
+    for a, b in re.findall(r"(\d{4})\s*[-–]\s*(\d{4})", text):
+        facts |= {"num:" + a, "num:" + b}
+    return facts
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.casefold()) if w not in _STOP and len(w) > 2 and not w.isdigit()}
+
+
+def _prefix_match(word: str, pool: set[str]) -> bool:
+    """Cheap Dutch stemming: 'gemeenten' ~ 'gemeente', 'scholen' ~ 'school' by a shared prefix."""
+    if word in pool:
+        return True
+    stem = word[: max(4, len(word) - 3)]
+    return any(p.startswith(stem) or word.startswith(p[: max(4, len(p) - 3)]) for p in pool if len(p) > 3)
+
+
+def support(sentence: str, source_text: str) -> float:
+    """Share of the sentence's content words found in the source text."""
+    words = content_words(sentence)
+    if not words:
+        return 1.0
+    pool = content_words(source_text)
+    return sum(1 for w in words if _prefix_match(w, pool)) / len(words)
+
+
+@dataclass
+class Verified:
+    text: str
+    kept: list[tuple[str, list[int]]] = field(default_factory=list)  # sentence, cited source numbers
+    removed: list[RemovedClaim] = field(default_factory=list)
+
+
+def split_answer(text: str) -> list[str]:
+    parts = [p.strip() for p in _SENTENCE.split(text.strip()) if p and p.strip()]
+    # a lone citation marker belongs to the sentence before it
+    merged: list[str] = []
+    for part in parts:
+        if merged and re.fullmatch(r"(\[\d+\][\s.,]*)+", part):
+            merged[-1] = merged[-1] + " " + part
+        else:
+            merged.append(part)
+    return merged
+
+
+def verify_answer(text: str, texts_by_n: dict[int, str], min_support: float = 0.5) -> Verified:
+    """Keep only sentences whose citations resolve and whose facts and words the sources carry.
+
+    ``texts_by_n`` maps each source number to the text it stands for (its
+    passage, plus the rest of the section when the passage is a fragment).
+    """
+    by_n = texts_by_n
+    result = Verified(text="")
+    kept_lines: list[str] = []
+    for raw in split_answer(text):
+        cited: list[int] = []
+        for m in _CITE.finditer(raw):
+            cited += [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))]
+        body = _CITE.sub("", raw).strip()
+        bullet = ""
+        if re.match(r"^([-*•]|\d+[.)])\s+", body):
+            bullet = "- "
+            body = re.sub(r"^([-*•]|\d+[.)])\s+", "", body)
+        if len(content_words(body)) == 0:
+            continue  # a stray marker or punctuation
+        dangling = [n for n in cited if n not in by_n]
+        valid = [n for n in dict.fromkeys(cited) if n in by_n]
+        if dangling:
+            result.removed.append(
+                RemovedClaim(raw, f"verwijzing {', '.join(f'[{n}]' for n in dangling)} bestaat niet")
+            )
+        claim_facts = facts_in(body)
+        # repair: pick the sources that carry the facts and words when citations are missing or wrong
+        def carries(n: int) -> bool:
+            return claim_facts <= source_facts(by_n[n]) and support(body, by_n[n]) >= min_support
+
+        supporting = [n for n in valid if carries(n)]
+        if not supporting:
+            candidates = [n for n in by_n if carries(n)]
+            if candidates:
+                best = max(candidates, key=lambda n: support(body, by_n[n]))
+                supporting = [best]
+        if not supporting:
+            cited_text = " ".join(by_n[n] for n in (valid or list(by_n)))
+            unsupported = sorted(f.split(":", 1)[1] for f in claim_facts - source_facts(cited_text))
+            if unsupported:
+                reason = f"gegeven(s) {', '.join(unsupported)} staan niet in de geciteerde bron"
+            else:
+                reason = "geen steun voor deze bewering in de bronnen"
+            if not dangling:
+                result.removed.append(RemovedClaim(raw, reason))
+            continue
+        marker = "".join(f"[{n}]" for n in supporting)
+        line = body.rstrip()
+        end = ""
+        if line and line[-1] in ".!?:":
+            line, end = line[:-1], line[-1]
+        kept_lines.append(f"{bullet}{line} {marker}{end}")
+        result.kept.append((body, supporting))
+    result.text = "\n".join(kept_lines) if any(l.startswith("- ") for l in kept_lines) else " ".join(kept_lines)
+    return result
+
+
+def cited_numbers(text: str) -> list[int]:
+    out: list[int] = []
+    for m in _CITE.finditer(text):
+        out += [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))]
+    return list(dict.fromkeys(out))
