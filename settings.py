@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     mmr_lambda: float = 0.8
+    rerank_sentence_weight: float = 0.3
+    rerank_overlap_weight: float = 0.1
     min_dense_similarity: float = 0.80
     min_bm25_overlap: float = 0.34
 

@@ -97,8 +97,6 @@ def timings_caption(timings: dict[str, float] | None, model: str = "") -> str:
     parts = []
     if "retrieval" in t:
         parts.append(f"zoeken {seconds(t['retrieval'])}")
-    if t.get("first_token") is not None and t.get("generation"):
-        parts.append(f"eerste woord na {seconds(t['first_token'])}")
     if t.get("generation"):
         parts.append(f"genereren {seconds(t['generation'])}")
     if "total" in t:
@@ -153,6 +151,11 @@ def link_citations(text: str, anchor_prefix: str, known: Iterable[int] | None = 
         return "".join(links)
 
     return _CITE.sub(repl, escape_markdown(text))
+
+
+def cited_numbers(text: str) -> set[int]:
+    """The n of every [n] / [1, 2] marker in ``text``."""
+    return {int(x) for m in _CITE.finditer(text or "") for x in re.split(r"\s*[,;]\s*", m.group(1))}
 
 
 def _snap_left(text: str, pos: int) -> int:
@@ -220,6 +223,7 @@ def source_card_html(
     doc_text: str | None,
     citations: Sequence[Any] = (),
     preview: bool = False,
+    cited_badge: bool = False,
 ) -> str:
     """One source as an HTML card: number, title, kind, date, section and the passage."""
     n = _get(source, "n")
@@ -245,7 +249,7 @@ def source_card_html(
         body = "<br>".join(f"<mark>{html.escape(q)}</mark>" for q in quotes)
     if not body:
         body = html.escape(clip(_get(source, "text") or "", 280 if preview else 420))
-    cited = '<span class="npo-badge">geciteerd</span>' if citations else ""
+    cited = '<span class="npo-badge">geciteerd</span>' if cited_badge else ""
     file_name = html.escape(_get(source, "source") or "")
     return (
         f'<div class="npo-bron" id="{anchor}">'
@@ -265,15 +269,21 @@ def render_sources(
     assistant: Any | None,
     preview: bool = False,
     heading: str = "Bronnen",
+    answer_text: str = "",
 ) -> None:
-    """Cited sources as cards (quote highlighted in context); the rest folded away."""
+    """Cited sources as cards (quote highlighted in context); the rest folded away.
+
+    A source counts as cited when a citation resolves to it or when the answer
+    text carries its [n] marker (so every marker link has a visible target).
+    """
     if not sources:
         return
     by_n: dict[int, list[Any]] = {}
     for c in citations or ():
         by_n.setdefault(_get(c, "n"), []).append(c)
-    cited = [s for s in sources if _get(s, "n") in by_n]
-    other = [s for s in sources if _get(s, "n") not in by_n]
+    marked = set(by_n) | cited_numbers(answer_text)
+    cited = [s for s in sources if _get(s, "n") in marked]
+    other = [s for s in sources if _get(s, "n") not in marked]
     texts: dict[str, str | None] = {}
 
     def doc_text(name: str) -> str | None:
@@ -290,9 +300,10 @@ def render_sources(
             source_card_html(
                 s,
                 f"{anchor_prefix}-{_get(s, 'n')}",
-                doc_text(_get(s, "source")) if with_quotes else None,
+                doc_text(_get(s, "source")) if with_quotes and _get(s, "n") in by_n else None,
                 by_n.get(_get(s, "n"), []) if with_quotes else (),
                 preview=preview,
+                cited_badge=with_quotes,
             )
             for s in items
         )
@@ -353,7 +364,8 @@ def docx_bytes(title: str, body: str, sources_text: str = "") -> bytes:
 CSS = """
 <style>
 :root { --npo-blauw: #154273; --npo-lint: #01689B; --npo-grijs: #5A6B7D; --npo-lijn: #D5DCE4; }
-.block-container { max-width: 1100px; }
+.block-container { max-width: 1240px; padding-top: 2.5rem; }
+h1 { font-size: 2.1rem !important; }
 h1, h2, h3 { color: var(--npo-blauw); font-weight: 600; letter-spacing: -0.01em; }
 .npo-intro { color: var(--npo-grijs); margin-top: -0.6rem; margin-bottom: 1rem; }
 .npo-bronnen-kop { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.06em;

@@ -15,12 +15,33 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from ingest.chunking import split_sentences
 from ingest.index import KeywordIndex, Snapshot
 
 from .retrieval import Hit
 
-_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9€(\"'‘“-])|\n+")
 _MIN_SENT_CHARS = 25
+_LIST_ITEM = re.compile(r"^(- |\d+[.)] )")
+
+# What kind of answer a question asks for, and how a sentence shows it has one.
+ANSWER_TYPES = {
+    "number": (
+        re.compile(r"\b(hoeveel|hoe groot|hoe hoog|welk bedrag|bedrag|budget|percentage|aantal|how much|how many|amount)\b", re.I),
+        re.compile(r"\d"),
+    ),
+    "date": (
+        re.compile(r"\b(wanneer|when|welke datum|deadline|welke maand|welk moment|periode|fase|fases)\b", re.I),
+        re.compile(r"\b(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|zomer|\d{4}|doorlopend|doorgaand)\b", re.I),
+    ),
+    "contact": (
+        re.compile(r"(e-?mail|mailadres|mail adres|telefoon|nummer|bellen|\bcall\b|phone|contact|wie kan ik|bij wie|contactpersoon|terecht)", re.I),
+        re.compile(r"(@|\b0\d[\d -]{7,}|contact op met|terecht bij|helpdesk)", re.I),
+    ),
+}
+
+
+def answer_types(question: str) -> list[str]:
+    return [name for name, (ask, _) in ANSWER_TYPES.items() if ask.search(question)]
 
 
 @dataclass(frozen=True)
@@ -31,25 +52,6 @@ class Sentence:
     start: int  # span in the document text
     end: int
     score: float = 0.0
-
-
-def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int, str]]:
-    """(start, end, sentence) spans; list items and lines count as sentences."""
-    out, pos = [], 0
-    for match in _SENT_SPLIT.finditer(text):
-        out.append((pos, match.start()))
-        pos = match.end()
-    out.append((pos, len(text)))
-    spans = []
-    for a, b in out:
-        seg = text[a:b]
-        stripped = seg.strip()
-        if not stripped:
-            continue
-        a += len(seg) - len(seg.lstrip())
-        b = a + len(stripped)
-        spans.append((offset + a, offset + b, stripped))
-    return spans
 
 
 class EvidenceSelector:
@@ -79,12 +81,23 @@ class EvidenceSelector:
             if hit.record.section_parts > 1:
                 records += snapshot.neighbours(hit.record)
             for rec in records:
-                for start, end, text in split_sentences(rec.text, rec.start):
-                    key = (rec.source, start)
-                    if key in seen or len(text) < _MIN_SENT_CHARS:
+                prior = 1.0 if rec is hit.record else 0.85
+                spans = split_sentences(rec.text, rec.start)
+                for i, (start, end, text) in enumerate(spans):
+                    if text.endswith(":"):
+                        # a list's lead-in sentence carries its items with it
+                        items = []
+                        for s2, e2, t2 in spans[i + 1 :]:
+                            if not _LIST_ITEM.match(t2) or e2 - start > 700:
+                                break
+                            items.append((s2, e2))
+                        if items:
+                            end = items[-1][1]
+                            text = snapshot.documents.get(rec.source, {}).get("text", "")[start:end] or text
+                    key = (rec.source, start, end)
+                    if key in seen or len(text) < _MIN_SENT_CHARS and not _LIST_ITEM.match(text):
                         continue
                     seen.add(key)
-                    prior = 1.0 if rec is hit.record else 0.85
                     out.append(Sentence(n, rec.source, text, start, end, prior))
         return out
 
@@ -97,12 +110,14 @@ class EvidenceSelector:
         vectors = self._vectors([s.text for s in sentences])
         dense = vectors @ np.asarray(query_vector, dtype=np.float32)
         q_terms = set(keywords.query_terms(question))
+        wanted = [ANSWER_TYPES[t][1] for t in answer_types(question)]
         scored = []
         for sent, sim in zip(sentences, dense):
             terms = keywords.document_terms(sent.text)
             overlap = len(q_terms & terms) / (len(q_terms) or 1)
             rank_prior = 1.0 / math.sqrt(sent.n)
-            score = float(sim) + 0.35 * overlap + 0.04 * rank_prior * sent.score
+            typed = 0.06 if any(p.search(sent.text) for p in wanted) else 0.0
+            score = float(sim) + 0.35 * overlap + 0.04 * rank_prior * sent.score + typed
             scored.append(Sentence(sent.n, sent.source, sent.text, sent.start, sent.end, score))
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored

@@ -86,17 +86,35 @@ def strip_injection(question: str) -> str:
     return question
 
 
+_ENGLISH = re.compile(r"\b(the|what|how|which|who|when|does|can|is|are|of|for|and|with)\b", re.IGNORECASE)
+
+
+def is_english(question: str) -> bool:
+    return len(_ENGLISH.findall(question)) >= 2
+
+
 def missing_specific_terms(question: str, keywords: KeywordIndex) -> list[str]:
-    """Names, years and figures in the question that occur nowhere in the corpus."""
+    """Names, years and figures in the question that occur nowhere in the corpus.
+
+    "Hoeveel krijgt Utrecht?" retrieves budget passages that look relevant, yet
+    no source says anything about Utrecht. Capitalised words count only in Dutch
+    questions (English ones capitalise ordinary words) and a word that starts a
+    corpus term ("Rijk" ~ "rijksoverheid") is not missing.
+    """
     vocab = keywords.retriever.vocab_dict if keywords.ids else {}
+    english = is_english(question)
     missing = []
     for match in _CAPITAL_OR_NUMBER.finditer(question):
         word = match.group(1)
-        if word.isdigit() and len(word) < 4:
+        is_number = word[0].isdigit()
+        if (is_number and len(word) < 4 and "," not in word and "." not in word) or (english and not is_number):
             continue
         terms = keywords.query_terms(word)
-        if terms and not any(t in vocab for t in terms):
-            missing.append(word)
+        if not terms or any(t in vocab for t in terms):
+            continue
+        if not is_number and any(v.startswith(t[:4]) for t in terms for v in vocab if len(t) >= 4):
+            continue
+        missing.append(word)
     return missing
 
 

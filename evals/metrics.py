@@ -25,9 +25,9 @@ Answers
                      gold: the cited sources include a gold source;
                      valid: at least one marker, all resolve, and gold.
     groundedness     share of the answer's (non-trivial) sentences that carry
-                     an [n] whose cited text contains every figure of the
-                     sentence exactly (after canon) and >= 50 % of its content
-                     words.
+                     an [n] (or sit in a paragraph closed by one) whose cited
+                     text contains every figure of the sentence exactly (after
+                     canon) and >= 50 % of its content words.
     abstention       abstain_accuracy over expected-abstain items;
                      false_abstain_rate over expected-answer items.
     correct          answer items: all facts present and not abstained;
@@ -321,7 +321,6 @@ _STOP = set(
     meer veel zeer al alle alleen dan zo dus echter namelijk zoals volgens andere ander the a an and or of to
     in on for with is are was were be this that these those it its by as at from not no yes""".split()
 )
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
 
@@ -332,17 +331,29 @@ def content_words(text: str) -> list[str]:
 _LIST_PREFIX = re.compile(r"^[ \t]*(?:\d+[.)]|[-•*–])[ \t]+", re.MULTILINE)
 
 
+_SENTENCE_END = re.compile(r"([.!?](?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])*)[ \t]+")
+
+
+_STRAY_MARKERS = re.compile(r"([.!?:])[ \t]*\n\s*((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\][ \t]*)+)$", re.MULTILINE)
+
+
+def sentence_blocks(text: str) -> list[list[str]]:
+    """Paragraphs of sentences. List items are sentences; "[n]" after a full stop (also on
+    the next line) stays with its sentence."""
+    text = _STRAY_MARKERS.sub(r"\1 \2", (text or "").strip())
+    blocks = []
+    for para in re.split(r"\n[ \t]*\n", text):
+        para = _LIST_PREFIX.sub("", para)
+        para = _SENTENCE_END.sub(r"\1\n", para)
+        sentences = [p.strip() for p in para.split("\n") if p.strip()]
+        if sentences:
+            blocks.append(sentences)
+    return blocks
+
+
 def split_sentences(text: str) -> list[str]:
-    """Sentences of an answer (list items are sentences); a marker after the full stop stays with its sentence."""
-    text = _LIST_PREFIX.sub("", text or "")
-    parts = [p.strip() for p in _SENTENCE_SPLIT.split(text) if p and p.strip()]
-    merged: list[str] = []
-    for p in parts:
-        if merged and _MARKER.fullmatch(p.strip()):
-            merged[-1] += " " + p
-        else:
-            merged.append(p)
-    return merged
+    """All sentences of an answer, in order (see :func:`sentence_blocks`)."""
+    return [s for block in sentence_blocks(text) for s in block]
 
 
 def _word_supported(word: str, vocab: set[str], prefixes: set[str]) -> bool:
@@ -367,23 +378,31 @@ def sentence_supported(sentence: str, cited_text: str) -> bool:
 def groundedness(answer: Mapping[str, Any]) -> dict[str, Any]:
     """Share of the answer's substantive sentences supported by the source(s) they cite.
 
-    Sentences with fewer than 3 content words and no figure (greetings, "Met
-    vriendelijke groet,") are not counted. Sentences without a marker count
-    as unsupported.
+    A sentence without a marker takes the markers of the next sentence of the
+    same paragraph (a marker closing a paragraph covers the paragraph); a
+    sentence with no marker at all counts as unsupported. Sentences with fewer
+    than 3 content words and no figure ("Met vriendelijke groet,") are not counted.
     """
     known = _source_map(answer)
     counted = supported = 0
     unsupported: list[str] = []
-    for sentence in split_sentences(answer.get("text", "")):
-        if len(content_words(sentence)) < 3 and not figures(sentence):
-            continue
-        counted += 1
-        numbers = [n for n in cited_numbers(sentence) if n in known]
-        cited = " ".join(known[n]["text"] for n in numbers)
-        if numbers and sentence_supported(sentence, cited):
-            supported += 1
-        else:
-            unsupported.append(sentence)
+    for block in sentence_blocks(answer.get("text", "")):
+        inherited: list[int] = []
+        markers: list[list[int]] = []
+        for sentence in reversed(block):
+            own = cited_numbers(sentence)
+            inherited = own or inherited
+            markers.append(inherited)
+        for sentence, numbers in zip(block, reversed(markers)):
+            if len(content_words(sentence)) < 3 and not figures(sentence):
+                continue
+            counted += 1
+            numbers = [n for n in numbers if n in known]
+            cited = " ".join(known[n]["text"] for n in numbers)
+            if numbers and sentence_supported(sentence, cited):
+                supported += 1
+            else:
+                unsupported.append(sentence)
     return {
         "groundedness": supported / counted if counted else None,
         "sentences": counted,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 _BULLET = re.compile(r"^(- |\d+[.)] )")
 _MD_HEADING = re.compile(r"^(#{1,6}) +(.+?)\s*#*$")
+_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9€(\"'‘“-])|\n+")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[A-Z0-9€(\"'‘“])")
 
 
@@ -158,3 +159,28 @@ def embedding_text(title: str, section: str, text: str) -> str:
     """What is embedded and keyword-indexed: the chunk with its title and heading path."""
     header = f"{title} — {section}" if section and section != title else title
     return f"{header}\n{text}"
+
+
+def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int, str]]:
+    """(start, end, sentence) spans; list items and lines count as sentences."""
+    out, pos = [], 0
+    for match in _SENT_SPLIT.finditer(text):
+        out.append((pos, match.start()))
+        pos = match.end()
+    out.append((pos, len(text)))
+    spans = []
+    for a, b in out:
+        seg = text[a:b]
+        stripped = seg.strip()
+        if not stripped:
+            continue
+        a += len(seg) - len(seg.lstrip())
+        b = a + len(stripped)
+        spans.append((offset + a, offset + b, stripped))
+    return spans
+
+
+def chunk_sentences(text: str, offset: int = 0, min_chars: int = 15) -> list[tuple[int, int, str]]:
+    """The sentences of a chunk that carry meaning on their own (or the whole chunk)."""
+    spans = [s for s in split_sentences(text, offset) if len(s[2]) >= min_chars]
+    return spans or [(offset, offset + len(text), text)]

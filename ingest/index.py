@@ -38,6 +38,7 @@ from langchain_core.embeddings import Embeddings
 
 from settings import Settings
 
+from .chunking import chunk_sentences
 from .clean import clean_query
 
 CURRENT = "CURRENT"
@@ -56,6 +57,7 @@ class KeywordIndex:
         self.retriever = retriever
         self.ids = ids
         self.stemmer = _stemmer()
+        self._terms_cache: dict[str, set[str]] = {}
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str]) -> KeywordIndex:
@@ -104,7 +106,13 @@ class KeywordIndex:
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
     def document_terms(self, text: str) -> set[str]:
-        return set(self.query_terms(text))
+        cached = self._terms_cache.get(text)
+        if cached is None:
+            cached = set(self.query_terms(text))
+            if len(self._terms_cache) > 100_000:
+                self._terms_cache.clear()
+            self._terms_cache[text] = cached
+        return cached
 
 
 # ---------------------------------------------------------------- records
@@ -157,6 +165,7 @@ class Snapshot:
     chunks: dict[str, ChunkRecord]
     documents: dict[str, dict[str, Any]]
     duplicates: dict[str, str]
+    sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # chunk id -> (sentences, dim)
     by_source: dict[str, list[ChunkRecord]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -330,9 +339,36 @@ class IndexStore:
                 fh.write(json.dumps(rec.__dict__, ensure_ascii=False) + "\n")
         shutil.rmtree(path / "bm25", ignore_errors=True)
         KeywordIndex.build([r.chunk_id for r in records], [r.content for r in records]).save(path / "bm25")
+        self._write_sentence_vectors(path, records)
         (path / "documents.json").write_text(json.dumps(documents, ensure_ascii=False, indent=1))
         (path / "duplicates.json").write_text(json.dumps(duplicates))
         return len(records)
+
+    def _write_sentence_vectors(self, path: Path, records: list[ChunkRecord]) -> None:
+        """Embed each chunk's sentences once; unchanged chunks reuse the previous vectors."""
+        old = _load_sentence_vectors(path / "sentences.npz")
+        ids: list[str] = []
+        vecs: list[np.ndarray] = []
+        todo: list[tuple[str, list[str]]] = []
+        for rec in records:
+            texts = [t for _, _, t in chunk_sentences(rec.text, rec.start)]
+            if rec.chunk_id in old and len(old[rec.chunk_id]) == len(texts):
+                ids += [rec.chunk_id] * len(texts)
+                vecs.append(old[rec.chunk_id])
+            else:
+                todo.append((rec.chunk_id, texts))
+        flat = [t for _, texts in todo for t in texts]
+        if flat:
+            new = np.asarray(self.embeddings.embed_documents(flat), dtype=np.float32)
+            row = 0
+            for chunk_id, texts in todo:
+                ids += [chunk_id] * len(texts)
+                vecs.append(new[row : row + len(texts)])
+                row += len(texts)
+        matrix = np.concatenate(vecs) if vecs else np.zeros((0, 1), dtype=np.float32)
+        tmp = path / "sentences.tmp.npz"
+        np.savez(tmp, ids=np.asarray(ids, dtype=str), vecs=matrix)
+        os.replace(tmp, path / "sentences.npz")
 
     def read_documents(self, generation: str | None) -> dict[str, dict[str, Any]]:
         if not generation:
@@ -359,4 +395,20 @@ class IndexStore:
             chunks=chunks,
             documents=self.read_documents(generation),
             duplicates=json.loads((path / "duplicates.json").read_text()),
+            sentence_vectors=_load_sentence_vectors(path / "sentences.npz"),
         )
+
+
+def _load_sentence_vectors(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        return {}
+    data = np.load(path, allow_pickle=False)
+    out: dict[str, np.ndarray] = {}
+    ids = data["ids"]
+    vecs = data["vecs"]
+    start = 0
+    for i in range(1, len(ids) + 1):
+        if i == len(ids) or ids[i] != ids[start]:
+            out[str(ids[start])] = vecs[start:i]
+            start = i
+    return out
