@@ -1,7 +1,9 @@
 """Reading and writing the bulk files of the Conceptantwoord page (CSV / JSONL).
 
 Input rows: ``id``, ``question`` and optionally ``history`` (a JSON list of
-{role, content}), ``sender_name``, ``gemeente``. Problems are raised as
+{role, content}), ``sender_name`` (or ``name``, as in ``python -m assistant batch``)
+and ``gemeente``. Unlike the CLI, the app refuses a whole file that it cannot use
+(with one Dutch message) and takes at most ``MAX_ROWS`` questions at a time. Problems are raised as
 ``BulkFileError`` with a Dutch message for the user.
 """
 
@@ -17,6 +19,11 @@ from typing import Any
 MAX_ROWS = 200
 SUFFIXES = (".csv", ".jsonl")
 QUESTION_KEYS = ("question", "vraag")
+EXAMPLE_CSV = (
+    "id,question,history\n"
+    "1,Hoeveel geld krijgen gemeenten uit het Nationaal Programma Onderwijs?,\n"
+    '2,Over welke periode loopt dat?,"[{""role"": ""user"", ""content"": ""Hoeveel geld krijgen gemeenten uit het NPO?""}]"\n'
+)
 OUTPUT_COLUMNS = ("id", "question", "answer", "abstained", "citations", "timings", "error")
 
 
@@ -74,7 +81,7 @@ def _row(record: dict[str, Any], line: int, number: int) -> BulkRow | None:
     if not question:
         return None
     ident = str(record.get("id") or "").strip() or str(number)
-    sender = str(record.get("sender_name") or "").strip() or None
+    sender = str(record.get("sender_name") or record.get("name") or "").strip() or None
     gemeente = str(record.get("gemeente") or "").strip() or None
     return BulkRow(ident, question, _history(record.get("history"), line), sender, gemeente)
 

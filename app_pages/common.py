@@ -200,7 +200,7 @@ def context_html(text: str, spans: Sequence[tuple[int, int]], pad: int = 150, ma
         pos = end
     parts.append(html.escape(text[pos:hi]))
     parts.append("…" if hi < len(text) else "")
-    return "".join(parts).replace("\n", "<br>")
+    return re.sub(r"(?:\s*\n\s*)+", "<br>", "".join(parts))
 
 
 def clip(text: str, limit: int = 360) -> str:
@@ -313,7 +313,8 @@ def render_sources(
         st.markdown(cards(sources, False), unsafe_allow_html=True)
         return
     if cited:
-        st.markdown(f'<div class="npo-bronnen-kop">{heading}</div>', unsafe_allow_html=True)
+        if heading:
+            st.markdown(f'<div class="npo-bronnen-kop">{heading}</div>', unsafe_allow_html=True)
         st.markdown(cards(cited, True), unsafe_allow_html=True)
     if other:
         label = "Overige geraadpleegde passages" if cited else "Geraadpleegde passages"

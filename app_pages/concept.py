@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from app_pages.bulk import MAX_ROWS, BulkFileError, parse_bulk, result_row, results_csv
+from app_pages.bulk import EXAMPLE_CSV, MAX_ROWS, BulkFileError, parse_bulk, result_row, results_csv
 from app_pages.common import (
     docx_bytes,
     render_sources,
@@ -56,7 +56,7 @@ def _render_draft(data: dict[str, Any]) -> None:
     key = f"draft-text-{data['_id']}"
     left, right = st.columns([3, 2], gap="large")
     with left:
-        st.subheader("Conceptantwoord")
+        st.subheader("Concepttekst")
         if data.get("abstained"):
             st.info(
                 "Op basis van de documenten kan geen onderbouwd antwoord worden gegeven. "
@@ -89,7 +89,7 @@ def _render_draft(data: dict[str, Any]) -> None:
         if data.get("sources"):
             render_sources(
                 data["sources"], data.get("citations", []), f"concept-{data['_id']}", assistant,
-                heading="Gebruikte bronnen", answer_text=data.get("text", ""),
+                heading="", answer_text=data.get("text", ""),
             )
         else:
             st.caption("Er zijn geen passende bronnen gevonden.")
@@ -152,6 +152,14 @@ with tab_bulk:
     st.markdown(
         f"Upload een **CSV**- of **JSONL**-bestand met de kolommen `id`, `question` en optioneel `history` "
         f"(maximaal {MAX_ROWS} vragen). U ontvangt de conceptantwoorden als CSV-bestand."
+    )
+    st.download_button(
+        "Voorbeeldbestand (.csv)",
+        EXAMPLE_CSV,
+        "voorbeeld-vragen.csv",
+        "text/csv",
+        icon=":material/description:",
+        type="tertiary",
     )
     upload = st.file_uploader("Bestand met vragen", key="bulk-upload", max_upload_size=10, help="CSV (komma of puntkomma) of JSONL, UTF-8.")
     if upload is not None:

@@ -166,9 +166,9 @@ class HybridRetriever(BaseRetriever):
         return chosen
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[Document]:
-        hits = self.search(query, self.k)
+        hits = self.search(query, k or self.k)
         self._last_hits = hits
         return [
             Document(

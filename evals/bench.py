@@ -44,6 +44,7 @@ from typing import Any
 from evals.metrics import percentile
 
 RESULT_PREFIX = "BENCH_RESULT "
+WARMUP_QUESTION = "Wat is het Nationaal Programma Onderwijs?"  # not a measured question
 ROOT = Path(__file__).resolve().parent.parent
 
 GEMEENTEN = [
@@ -170,17 +171,31 @@ class LLMRecorder:
                 pass
         return max(1, len(text) // 4)
 
-    def stats(self, call: dict[str, Any]) -> dict[str, Any]:
+    def stats(self, call: dict[str, Any], previous_prompt: str | None = None) -> dict[str, Any]:
+        """Token counts and speeds of one call.
+
+        llama.cpp keeps the previous sequence in its KV cache and only evaluates
+        the prompt after the longest common prefix, so besides all prompt tokens
+        the tokens after the common prefix with the previous prompt are counted
+        ("new") and ``prompt_eval_tps`` is computed over those.
+        """
         prompt_tokens = self.count(call["prompt"]) + 5 * call["messages"]
+        cached = 0
+        if previous_prompt:
+            common = os.path.commonprefix([previous_prompt, call["prompt"]])
+            cached = self.count(common) if common else 0
+        new_tokens = max(1, prompt_tokens - cached)
         gen_tokens = self.count(call["text"]) if call["text"] else 0
         ttft = (call["first"] or call["end"]) - call["start"]
         gen_s = call["end"] - (call["first"] or call["end"])
         return {
             "prompt_tokens": prompt_tokens,
+            "prompt_new_tokens": new_tokens,
             "gen_tokens": gen_tokens,
             "ttft_s": ttft,
             "gen_s": gen_s,
             "prompt_tps": prompt_tokens / ttft if ttft > 0 else None,
+            "prompt_eval_tps": new_tokens / ttft if ttft > 0 else None,
             "gen_tps": (gen_tokens - 1) / gen_s if gen_s > 0 and gen_tokens > 1 else None,
         }
 
@@ -217,7 +232,7 @@ def _child_retrieve(spec: dict[str, Any]) -> dict[str, Any]:
 
         retrieve = NaivePipeline(settings).retrieve
     questions = spec["questions"]
-    retrieve(questions[0])  # open the index, warm the embedder
+    retrieve(WARMUP_QUESTION)  # open the index, warm the embedder
     startup = time.perf_counter() - t0
     latencies = []
     for q in questions:
@@ -244,14 +259,15 @@ def _child_llm(spec: dict[str, Any]) -> dict[str, Any]:
         ask = p.ask
     model = get_chat_model(settings)
     questions = spec["questions"]
-    ask(questions[0])  # load the model and prime the prompt cache, as a running app has
-    startup = time.perf_counter() - t0
     per_question = []
     with LLMRecorder(model) as rec:
+        ask(WARMUP_QUESTION)  # load the model and prime the prompt cache, as a running app has
+        startup = time.perf_counter() - t0
         for q in questions:
             before = len(rec.calls)
             answer = ask(q)
-            calls = [rec.stats(c) for c in rec.calls[before:]]
+            calls = [rec.stats(c, rec.calls[i - 1]["prompt"] if i else None)
+                     for i, c in enumerate(rec.calls) if i >= before]
             per_question.append({
                 "question": q, "calls": calls, "first_token_s": answer.timings.get("first_token"),
                 "total_s": answer.timings.get("total"), "abstained": answer.abstained,
@@ -313,7 +329,9 @@ def _llm_summary(result: dict[str, Any]) -> dict[str, Any]:
         "llm_calls": sum(len(q["calls"]) for q in result["questions"]),
         "prompt_tokens": _mean([c["prompt_tokens"] for c in answer_calls]),
         "gen_tokens": _mean([c["gen_tokens"] for c in answer_calls]),
+        "prompt_new_tokens": _mean([c["prompt_new_tokens"] for c in answer_calls]),
         "prompt_tps": _mean([c["prompt_tps"] for c in answer_calls]),
+        "prompt_eval_tps": _mean([c["prompt_eval_tps"] for c in answer_calls]),
         "gen_tps": _mean([c["gen_tps"] for c in answer_calls]),
         "llm_ttft_s": _mean([c["ttft_s"] for c in answer_calls]),
         "answer_first_token_s": _mean([q["first_token_s"] for q in result["questions"]]),
@@ -447,8 +465,8 @@ def summarize_bench(result: dict[str, Any]) -> dict[str, Any]:
         s[f"retrieval_p95_ratio@{scale}x"] = _ratio(o.get("p95_ms"), n.get("p95_ms"))
         s[f"retrieval_maxrss_ratio@{scale}x"] = _ratio(o.get("maxrss_mb"), n.get("maxrss_mb"))
     o, n = result["llm"].get("ours", {}), result["llm"].get("naive", {})
-    for key in ("prompt_tokens", "prompt_tps", "gen_tps", "llm_ttft_s", "answer_first_token_s", "answer_total_s",
-                "maxrss_mb"):
+    for key in ("prompt_tokens", "prompt_new_tokens", "prompt_tps", "prompt_eval_tps", "gen_tps", "llm_ttft_s",
+                "answer_first_token_s", "answer_total_s", "maxrss_mb"):
         if key in o or key in n:
             s[f"llm_{key}_ratio"] = _ratio(o.get(key), n.get(key))
     return s
@@ -495,19 +513,24 @@ def render_bench_md(result: dict[str, Any]) -> str:
         lines += ["", *[f"- {msg}" for msg in result["skipped"].values()]]
     if result["llm"]:
         lines += ["", "## Taalmodel (zelfde vragen, eerst ons, dan naïef)", "",
-                  "| Pipeline | Prompt-tokens | Prompt tok/s | Generatie tok/s | LLM tijd tot 1e token (s) | "
-                  "Antwoord: 1e token (s) | Antwoord totaal (s) | LLM-aanroepen | Piekgeheugen (MB) |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "| Pipeline | Prompt-tokens | waarvan nieuw | Prompt tok/s | Prompt-evaluatie tok/s (nieuw) | "
+                  "Generatie tok/s | LLM tijd tot 1e token (s) | Antwoord: 1e token (s) | Antwoord totaal (s) | "
+                  "LLM-aanroepen | Piekgeheugen (MB) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for p, e in result["llm"].items():
             if "error" in e:
-                lines.append(f"| {p} | mislukt: {e['error'][-200:].replace('|', '/')} |||||||| ")
+                lines.append(f"| {p} | mislukt: {e['error'][-200:].replace('|', '/')} |||||||||| ")
                 continue
-            lines.append(f"| {p} | {_cell(e['prompt_tokens'])} | {_cell(e['prompt_tps'])} | {_cell(e['gen_tps'])} | "
+            lines.append(f"| {p} | {_cell(e['prompt_tokens'])} | {_cell(e['prompt_new_tokens'])} | "
+                         f"{_cell(e['prompt_tps'])} | {_cell(e['prompt_eval_tps'])} | {_cell(e['gen_tps'])} | "
                          f"{_cell(e['llm_ttft_s'])} | {_cell(e['answer_first_token_s'])} | "
                          f"{_cell(e['answer_total_s'])} | {e['llm_calls']} | {_cell(e['maxrss_mb'])} |")
         lines += ["", "Prompt-tokens tellen de tokenizer van het model plus ~5 per bericht (chat-sjabloon). "
-                  "Prompt tok/s = prompt-tokens / tijd tot eerste token van die aanroep; llama.cpp hergebruikt "
-                  "het vaste begin van de prompt (prefix-cache), dus een vaste systeemprompt telt mee als snelheid."]
+                  "Prompt tok/s = alle prompt-tokens / tijd tot eerste token van die aanroep. llama.cpp hergebruikt "
+                  "het gemeenschappelijke begin met de vorige prompt (prefix-cache); 'nieuw' telt de tokens daarna, "
+                  "en de prompt-evaluatiesnelheid is over die nieuwe tokens berekend. Elke meting wordt voorafgegaan "
+                  "door één opwarmvraag die niet meetelt. Andere processen op de machine vertragen llama.cpp sterk "
+                  "(zijn threads wachten op elkaar): vergelijk alleen verhoudingen uit dezelfde run."]
     lines += ["", "## Verhoudingen (ons / naïef)", "", "| Maat | Verhouding |", "|---|---|"]
     lines += [f"| {k} | {_cell(v)} |" for k, v in result.get("summary", {}).items()]
     return "\n".join(lines) + "\n"

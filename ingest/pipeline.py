@@ -135,6 +135,7 @@ class Ingestor:
         corpus.mkdir(parents=True, exist_ok=True)
         full_sync = not paths
         files, failed = _collect_files(paths or [corpus])
+        files = [f for f in files if f.name not in set(delete)]
         report = IngestReport(failed=dict(failed))
         manifest = read_manifest(self.settings.manifest_path)
         max_bytes = int(self.settings.max_file_mb * 1_000_000)

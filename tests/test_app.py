@@ -138,6 +138,38 @@ def test_abstention_looks_different(app_env):
     assert "Wat kunt u doen?" in at.info[0].value
 
 
+def test_failing_assistant_shows_dutch_error_not_a_trace(app_env, monkeypatch):
+    from assistant import Assistant
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("boom")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(Assistant, "stream", broken)
+    at = _app().run()
+    _ask(at, "Hoeveel geld is er voor gemeenten beschikbaar?")
+    assert not at.exception
+    assert any("Er ging iets mis" in e.value for e in at.error)
+    assert "boom" not in " ".join(e.value for e in at.error)
+
+
+def test_fallback_answer_shows_note(app_env, monkeypatch):
+    from assistant import Assistant
+
+    real_stream = Assistant.stream
+
+    def fallback_stream(self, question, history=None, mode=None, **kwargs):
+        for event in real_stream(self, question, history, "extractive", **kwargs):
+            if event.kind == "answer":
+                event.answer.fallback = True
+            yield event
+
+    monkeypatch.setattr(Assistant, "stream", fallback_stream)
+    at = _app().run()
+    _ask(at, "Hoeveel geld is er voor gemeenten beschikbaar?")
+    assert any("Het taalmodel was niet beschikbaar" in w.value for w in at.warning)
+
+
 def test_documenten_lists_corpus(app_env):
     at = _app().run()
     at.switch_page("app_pages/documenten.py").run()
@@ -282,5 +314,8 @@ def test_parse_bulk_good_files():
     assert rows[0].history == [{"role": "user", "content": "Eerder"}]
     rows = parse_bulk("v.csv", "id;question;gemeente\n7;Hoeveel, precies?;Utrecht\n".encode("cp1252"))
     assert rows[0].question == "Hoeveel, precies?" and rows[0].gemeente == "Utrecht"
+    from app_pages.bulk import EXAMPLE_CSV
+
+    assert len(parse_bulk("voorbeeld-vragen.csv", EXAMPLE_CSV.encode())) == 2
     csv_text = results_csv([result_row(rows[0], error="mislukt")])
     assert csv_text.splitlines()[0] == "id,question,answer,abstained,citations,timings,error"

@@ -265,6 +265,32 @@ def test_concept_draft_and_download(app_server, page):
     _shot(page, "concept-bulk")
 
 
+def test_two_sessions_chat_at_the_same_time(app_server, browser):
+    """Two browser sessions ask at once; both get their own answer (the LLM is shared and serialised)."""
+    pages = []
+    for _ in range(2):
+        context = browser.new_context(viewport=VIEWPORT, locale="nl-NL")
+        pg = context.new_page()
+        pg.goto(app_server["url"])
+        pg.locator("[data-testid='stChatInput'] textarea").wait_for(timeout=60_000)
+        pages.append(pg)
+    questions = ["Welke ondersteuning krijgen kleinere gemeenten?", "Mag een school de bso inhuren voor een interventie?"]
+    try:
+        for pg, question in zip(pages, questions):
+            box = pg.locator("[data-testid='stChatInput'] textarea")
+            box.fill(question)
+            box.press("Enter")
+        for pg, question in zip(pages, questions):
+            pg.locator("[data-testid='stFeedback']").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+            text = pg.locator("[data-testid='stChatMessage']").first.inner_text()
+            assert question in text
+            assert "Er ging iets mis" not in pg.locator("body").inner_text()
+        _shot(pages[1], "vraag-tweede-sessie")
+    finally:
+        for pg in pages:
+            pg.context.close()
+
+
 def test_kwaliteit_page(app_server, page):
     page.goto(f"{app_server['url']}/kwaliteit")
     page.get_by_role("heading", name="Kwaliteit").wait_for(timeout=60_000)

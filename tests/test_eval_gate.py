@@ -21,6 +21,7 @@ from evals.runner import OursAdapter, evaluate, gate_items, select_items
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
 THRESHOLDS = json.loads((ROOT / "evals" / "thresholds.json").read_text(encoding="utf-8"))
 
 
@@ -39,6 +40,18 @@ def ours(gate_settings) -> OursAdapter:
     assert report.ok, report.failed
     adapter.prepare(lambda _msg: None)
     return adapter
+
+
+def _save(name: str, metrics: dict, records: list[dict]) -> None:
+    """Keep the measured numbers (tests/artifacts is git-ignored) for the CI log and threshold tuning."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    slim = [{k: r.get(k) for k in ("id", "kind", "question", "answer", "error", "metrics")} for r in records]
+    (ARTIFACTS / f"{name}.json").write_text(
+        json.dumps({"metrics": metrics, "items": slim}, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+    )
+    keys = [k for k in ("evidence_hit@1", "evidence_hit@5", "mrr", "correct", "abstain_accuracy",
+                        "false_abstain_rate", "citation_valid", "groundedness") if metrics.get(k) is not None]
+    print(f"{name}: " + ", ".join(f"{k}={metrics[k]:.3f}" for k in keys))
 
 
 def _check(metrics: dict, section: dict) -> list[str]:
@@ -60,6 +73,7 @@ def test_retrieval_gate(ours):
     records = evaluate(items, [ours], retrieval_only=True)["ours"]
     metrics = summarize([r["metrics"] for r in records])
     missed = [r["id"] for r in records if r["metrics"].get("evidence_hit@5") == 0.0]
+    _save("eval_gate_retrieval", metrics, records)
     problems = _check(metrics, cfg)
     assert not problems, f"retrieval below threshold: {problems}; no evidence in top-5 for {missed}"
 
@@ -72,6 +86,7 @@ def test_end_to_end_gate(ours):
     assert any(it.kind == "follow_up" for it in items)
     records = evaluate(items, [ours])["ours"]
     metrics = summarize([r["metrics"] for r in records])
+    _save("eval_gate_e2e", metrics, records)
     wrong = [(r["id"], (r.get("answer") or {}).get("text", r.get("error"))) for r in records
              if not r["metrics"].get("correct")]
     problems = _check(metrics, cfg)

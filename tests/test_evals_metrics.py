@@ -294,3 +294,34 @@ def test_score_command_writes_expected_metrics(tmp_path):
     for name in ("answers.jsonl", "report.md", "report.html"):
         assert (out / name).is_file()
     assert "g002" in (out / "report.md").read_text()
+
+
+# ------------------------------------------------------------------ item selection and the naive baseline
+def test_limit_mixes_kinds_and_gate_set_has_abstain_and_follow_up():
+    from evals.golden import load_golden
+    from evals.runner import gate_items, select_items
+
+    items = load_golden()
+    five = select_items(items, "test", limit=5)
+    assert len(five) == 5 and len({it.kind for it in five}) == 5
+    gate = gate_items(items, 10, "test")
+    assert len(gate) == 10 and all(it.split == "test" for it in gate)
+    assert sum(it.expected == "abstain" for it in gate) >= 2
+    assert any(it.kind == "follow_up" for it in gate)
+
+
+@pytest.mark.parametrize(
+    "text,unknown",
+    [
+        ("Dat weet ik niet.", True),
+        ("Het antwoord staat niet in de context.", True),
+        ("I don't know.", True),
+        ("Dat kan ik niet zeggen op basis van de bronnen.", True),
+        ("", True),
+        ("Het budget is € 8,5 miljard [3].", False),
+    ],
+)
+def test_naive_abstention_detection(text, unknown):
+    from evals.naive import says_unknown
+
+    assert says_unknown(text) is unknown
