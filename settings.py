@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     rerank_overlap_weight: float = 0.1
     min_dense_similarity: float = 0.80
     min_bm25_overlap: float = 0.34
+    min_answer_evidence: float = 0.95  # best evidence-sentence score to answer when the model will not
 
     # --- generation --------------------------------------------------------
     llm_backend: Literal["llamacpp", "openai", "ollama"] = "llamacpp"

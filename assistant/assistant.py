@@ -252,21 +252,22 @@ class Assistant:
             return
         answer.timings["generation"] = round(time.perf_counter() - t_gen, 4)
 
-        if _REFUSAL.search(raw) and len(raw) < 200:
-            yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason="model_not_found")
-            return
-        verified = verify_answer(raw, texts_by_n)
+        refused = bool(_REFUSAL.search(raw)) and len(raw) < 200
+        verified = verify_answer("" if refused else raw, texts_by_n)
         answer.removed = verified.removed
-        if not verified.kept:
+        if refused or not verified.kept:
+            # The 1.5B model refuses or garbles many answerable questions; with strong
+            # evidence the cited source sentences answer instead, otherwise we abstain.
+            reason = "model_not_found" if refused else "verification_removed_all"
+            strong = bool(ranked) and ranked[0].score >= self.settings.min_answer_evidence
+            if not strong:
+                yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason=reason)
+                return
             text = extractive_text(selected)
-            yield finish(
-                text=text,
-                citations=self._citations(text, selected, ranked),
-                fallback=True,
-                reason="verification_removed_all",
-            )
+            yield finish(text=text, citations=self._citations(text, selected, ranked), fallback=True, reason=reason)
             return
-        yield finish(text=verified.text, citations=self._citations(verified.text, selected, ranked))
+        text = with_supporting_quotes(verified.text, selected)
+        yield finish(text=text, citations=self._citations(text, selected, ranked))
 
     # ------------------------------------------------------------ citations
     def _citations(self, text: str, selected: list[Sentence], ranked: list[Sentence]) -> list[Citation]:
@@ -310,6 +311,25 @@ def extractive_text(selected: list[Sentence]) -> str:
             body, end = body[:-1], "."
         parts.append(f"{body} [{sent.n}]{end or '.'}")
     return " ".join(parts) if len(parts) <= 2 else "\n".join(f"- {p}" for p in parts)
+
+
+def with_supporting_quotes(text: str, selected: list[Sentence], limit: int = 2) -> str:
+    """The model's verified answer plus the strongest source sentences it did not already cover.
+
+    A small model often paraphrases one sentence and misses the one with the
+    figure; the quotes below its answer keep the reply complete and checkable.
+    """
+    if not selected:
+        return text
+    best = max(s.score for s in selected)
+    extra = [
+        s for s in sorted(selected, key=lambda s: s.score, reverse=True)
+        if s.score >= best - 0.08 and support(s.text, text) < 0.6
+    ][:limit]
+    if not extra:
+        return text
+    quotes = "\n".join(f"- {s.text.lstrip('- ').rstrip(' .;:')} [{s.n}]." for s in sorted(extra, key=lambda s: (s.n, s.start)))
+    return f"{text}\n\nUit de bronnen:\n{quotes}"
 
 
 def draft_reply(answer: Answer, sender_name: str | None, gemeente: str | None) -> str:

@@ -21,6 +21,15 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s)\]>,]+", re.IGNORECASE)
 _PHONE = re.compile(r"(?<!\d)(?:\+31|0)[\d\s-]{8,13}\d")
 _NUMBER = re.compile(r"(?<![\w])(\d+(?:[.,]\d+)*)(?:\s*(%|procent|percent))?")
+_RANGE = re.compile(r"(?<![\w])(\d{4})\s*[-–/]\s*(\d{4})(?![\w])")
+_UNIT = re.compile(
+    r"\s*(jaar|jaren|maand|maanden|week|weken|dag|dagen|miljoen|miljard|mln|mld|procent|%|euro|gemeenten|"
+    r"inwoners|leerlingen|scholen|kinderen|years|months|million|billion|percent|municipalities)\b",
+    re.IGNORECASE,
+)
+_UNIT_ALIASES = {"mln": "miljoen", "mld": "miljard", "million": "miljoen", "billion": "miljard", "%": "procent",
+                 "percent": "procent", "jaren": "jaar", "years": "jaar", "maanden": "maand", "months": "maand",
+                 "weken": "week", "dagen": "dag", "municipalities": "gemeenten"}
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOP = set(
     """de het een en van in op te dat die is zijn voor met als aan om ook of bij door naar
@@ -53,17 +62,29 @@ def facts_in(text: str) -> set[str]:
         if len(digits) >= 10:
             facts.add("tel:" + digits)
             rest = rest.replace(m.group(0), " ")
+    for m in _RANGE.finditer(rest):
+        facts.add(f"range:{m.group(1)}-{m.group(2)}")
+    rest = _RANGE.sub(" ", rest)
     for m in _NUMBER.finditer(rest):
-        facts.add("num:" + normalise_number(m.group(1)))
+        number = normalise_number(m.group(1))
+        facts.add("num:" + number)
+        unit = _UNIT.match(rest, m.end(1))
+        if unit:
+            word = unit.group(1).lower()
+            facts.add(f"unit:{number}|{_UNIT_ALIASES.get(word, word)}")
     return facts
 
 
 def source_facts(text: str) -> set[str]:
-    facts = facts_in(text)
-    # a range "2022-2023" also supports each year on its own; "2,5" supports "2.5"
-    for a, b in re.findall(r"(\d{4})\s*[-–]\s*(\d{4})", text):
-        facts |= {"num:" + a, "num:" + b}
-    return facts
+    """Facts a source supports; a number with its unit ("2,5 jaar") also supports the bare number."""
+    return facts_in(text)
+
+
+def unsupported_facts(claim: set[str], source: set[str]) -> set[str]:
+    """Claim facts the source lacks. "2 jaar" needs "2 jaar" in the source, not just some "2"."""
+    missing = {f for f in claim if f.startswith(("num:", "mail:", "url:", "tel:", "range:")) and f not in source}
+    missing |= {f for f in claim if f.startswith("unit:") and f not in source}
+    return missing
 
 
 def content_words(text: str) -> set[str]:
@@ -135,7 +156,7 @@ def verify_answer(text: str, texts_by_n: dict[int, str], min_support: float = 0.
         claim_facts = facts_in(body)
         # repair: pick the sources that carry the facts and words when citations are missing or wrong
         def carries(n: int) -> bool:
-            return claim_facts <= source_facts(by_n[n]) and support(body, by_n[n]) >= min_support
+            return not unsupported_facts(claim_facts, source_facts(by_n[n])) and support(body, by_n[n]) >= min_support
 
         supporting = [n for n in valid if carries(n)]
         if not supporting:
@@ -145,7 +166,9 @@ def verify_answer(text: str, texts_by_n: dict[int, str], min_support: float = 0.
                 supporting = [best]
         if not supporting:
             cited_text = " ".join(by_n[n] for n in (valid or list(by_n)))
-            unsupported = sorted(f.split(":", 1)[1] for f in claim_facts - source_facts(cited_text))
+            unsupported = sorted(
+                f.split(":", 1)[1].replace("|", " ") for f in unsupported_facts(claim_facts, source_facts(cited_text))
+            )
             if unsupported:
                 reason = f"gegeven(s) {', '.join(unsupported)} staan niet in de geciteerde bron"
             else:

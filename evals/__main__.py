@@ -161,6 +161,7 @@ def bench(
     quick: bool = typer.Option(False, "--quick", help="snel: schalen 1,100 en minder vragen"),
     questions: int = typer.Option(5, min=1, help="aantal vragen voor de LLM-metingen"),
     no_llm: bool = typer.Option(False, "--no-llm", help="sla de LLM-metingen over"),
+    budget_min: float = typer.Option(180.0, help="sla een schaal over als indexeren naar schatting langer duurt (min)"),
     reports_dir: Optional[Path] = typer.Option(None, help="map voor rapporten (standaard evals/reports)"),
 ) -> None:
     """Meet indexeersnelheid, retrieval-latentie op schaal, LLM-snelheid en geheugen (ons vs naïef)."""
@@ -173,7 +174,7 @@ def bench(
     if quick and scales == "1,100,1000":
         scale_list = [1, 100]
     out = run_bench(scale_list, quick=quick, n_questions=questions, llm=not no_llm,
-                    reports_dir=reports_dir, log=typer.echo)
+                    reports_dir=reports_dir, log=typer.echo, budget_min=budget_min)
     typer.echo(f"Benchmark: {out / 'bench.md'}")
     typer.echo(json.dumps(json.loads((out / "bench.json").read_text())["summary"], indent=1, ensure_ascii=False))
 

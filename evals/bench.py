@@ -375,6 +375,15 @@ def run_bench(
         "ingest": {}, "retrieval": {}, "llm": {}, "skipped": {}, "notes": [],
     }
     throughput: dict[str, float] = {}
+    out = new_report_dir(reports_dir, "bench-")
+
+    def save() -> None:  # after every step, so an interrupted run still leaves its numbers
+        result["config"]["seconds"] = round(time.perf_counter() - started, 1)
+        result["summary"] = summarize_bench(result)
+        (out / "bench.json").write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+        (out / "bench.md").write_text(render_bench_md(result), encoding="utf-8")
+
+    log(f"Resultaten: {out}")
     try:
         for scale in sorted(set(scales)):
             corpus = tmp / f"corpus-{scale}"
@@ -420,8 +429,9 @@ def run_bench(
                                  "n": len(r["latencies"]), "startup_s": round(r["startup_s"], 2),
                                  "maxrss_mb": round(r["maxrss_mb"], 1)}
                 log(f"  {pipeline}: retrieval p50 {ret[pipeline]['p50_ms']} ms, p95 {ret[pipeline]['p95_ms']} ms")
-            result["ingest"][str(scale)] = ing
-            result["retrieval"][str(scale)] = ret
+                result["ingest"][str(scale)] = ing
+                result["retrieval"][str(scale)] = ret
+                save()
             if scale != min(scales) and not keep:
                 shutil.rmtree(corpus, ignore_errors=True)
                 for pipeline in ("ours", "naive"):
@@ -441,14 +451,11 @@ def run_bench(
                 except Exception as exc:  # noqa: BLE001 - report, do not lose the other numbers
                     result["llm"][pipeline] = {"error": str(exc)[-1500:]}
                     log(f"  {pipeline}: LLM-meting mislukt: {str(exc)[-300:]}")
+                save()
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    result["config"]["seconds"] = round(time.perf_counter() - started, 1)
-    result["summary"] = summarize_bench(result)
-    out = new_report_dir(reports_dir, "bench-")
-    (out / "bench.json").write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
-    (out / "bench.md").write_text(render_bench_md(result), encoding="utf-8")
+    save()
     return out
 
 

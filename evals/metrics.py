@@ -82,7 +82,7 @@ _SCALES = {
 _SCALE_RE = "|".join(sorted(_SCALES, key=len, reverse=True))
 # digits with '.' / ',' separators, e.g. 8,5  1.000.000  1,234.56
 _NUM = r"\d+(?:[.,]\d+)*"
-_GROUPED_SPACE = re.compile(r"(?<=\d)[\u00a0\u202f\u2009\u2007 ](?=\d{3}(?!\d))")
+_GROUPED_SPACE = re.compile(r"(?<=\d)[\u00a0\u202f\u2009\u2007](?=\d{3}(?!\d))")  # nbsp/thin space groups only
 _EURO_BEFORE = re.compile(rf"(?:€|\beur\b\.?|\beuro\b)\s*(?P<num>{_NUM})(?:\s*(?P<scale>{_SCALE_RE})\b)?(?:\s*(?:euro|eur)\b)?")
 _NUM_SCALE = re.compile(rf"(?<![\w.,])(?P<num>{_NUM})(?:\s*(?P<scale>{_SCALE_RE})\b)?(?P<cur>\s*(?:euro\b|eur\b|€))?")
 _PERCENT = re.compile(r"(\d)\s*(?:%|procent\b|percent\b|pct\b\.?)")

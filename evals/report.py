@@ -99,14 +99,15 @@ def headers(metrics: dict[str, Any]) -> list[str]:
 # ---------------------------------------------------------------- console
 def print_summary(metrics: dict[str, Any], title: str = "Resultaat") -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{title} — {metrics.get('items', '?')} vragen", show_lines=False)
+    table = Table(title=escape(f"{title} — {metrics.get('items', '?')} vragen"), show_lines=False)
     table.add_column("Maat", no_wrap=True)
     for h in headers(metrics):
         table.add_column(h, justify="right", no_wrap=True)
     for _, label, cells in metric_rows(metrics):
-        table.add_row(label, *cells)
+        table.add_row(escape(label), *cells)
     Console().print(table)
 
 
@@ -402,6 +403,7 @@ def _item_changes(answers_a: list[dict[str, Any]], answers_b: list[dict[str, Any
 
 def print_compare(result: dict[str, Any], name_a: str, name_b: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
@@ -413,7 +415,7 @@ def print_compare(result: dict[str, Any], name_a: str, name_b: str) -> None:
             table.add_column(col, justify="left" if col == "Maat" else "right", no_wrap=True)
         for r in pair["rows"]:
             style = "green" if r["better"] else ("red" if r["better"] is False else "")
-            table.add_row(r["label"], r["a"], r["b"], f"[{style}]{r['delta']}[/{style}]" if style else r["delta"])
+            table.add_row(escape(r["label"]), r["a"], r["b"], f"[{style}]{r['delta']}[/{style}]" if style else r["delta"])
         console.print(table)
         if pair.get("n_a") != pair.get("n_b"):
             console.print(f"[yellow]Let op: A telt {pair.get('n_a')} vragen, B {pair.get('n_b')}; "
@@ -422,4 +424,4 @@ def print_compare(result: dict[str, Any], name_a: str, name_b: str) -> None:
             by = entries[0]["by"] if entries else ""
             console.print(f"[bold]{title} ({len(entries)})[/bold]" + (f" — volgens {by}" if by else ""))
             for e in entries:
-                console.print(f"  {e['id']} [{e['kind']}] {e['question']}")
+                console.print(escape(f"  {e['id']} [{e['kind']}] {e['question']}"))

@@ -21,7 +21,6 @@ from settings import Settings, get_settings
 
 REPORTS_DIR = Path(__file__).resolve().parent / "reports"
 PIPELINES = ("ours", "naive")
-ABSTAIN_KINDS = ("unanswerable", "out_of_scope", "injection")
 
 
 @dataclass

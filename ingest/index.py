@@ -326,12 +326,20 @@ class IndexStore:
         return docs
 
     def write_derived(
-        self, generation: str, documents: dict[str, dict[str, Any]], duplicates: dict[str, str]
-    ) -> int:
-        """Rebuild chunks.jsonl and BM25 from what Chroma holds; returns the chunk count."""
+        self,
+        generation: str,
+        stored: list[Document],
+        documents: dict[str, dict[str, Any]],
+        duplicates: dict[str, str],
+    ) -> tuple[int, int]:
+        """Rebuild chunks.jsonl, BM25 and sentence vectors from what Chroma holds.
+
+        ``stored`` is every chunk Chroma holds for the generation.
+        Returns (chunks in the index, sentences newly embedded).
+        """
         path = self.root / generation
         records = sorted(
-            (ChunkRecord.from_document(d) for d in self.all_documents(generation)),
+            (ChunkRecord.from_document(d) for d in stored),
             key=lambda r: (r.source, r.ordinal),
         )
         with (path / "chunks.jsonl").open("w", encoding="utf-8") as fh:
@@ -339,12 +347,12 @@ class IndexStore:
                 fh.write(json.dumps(rec.__dict__, ensure_ascii=False) + "\n")
         shutil.rmtree(path / "bm25", ignore_errors=True)
         KeywordIndex.build([r.chunk_id for r in records], [r.content for r in records]).save(path / "bm25")
-        self._write_sentence_vectors(path, records)
+        sentences_embedded = self._write_sentence_vectors(path, records)
         (path / "documents.json").write_text(json.dumps(documents, ensure_ascii=False, indent=1))
         (path / "duplicates.json").write_text(json.dumps(duplicates))
-        return len(records)
+        return len(records), sentences_embedded
 
-    def _write_sentence_vectors(self, path: Path, records: list[ChunkRecord]) -> None:
+    def _write_sentence_vectors(self, path: Path, records: list[ChunkRecord]) -> int:
         """Embed each chunk's sentences once; unchanged chunks reuse the previous vectors."""
         old = _load_sentence_vectors(path / "sentences.npz")
         ids: list[str] = []
@@ -369,6 +377,7 @@ class IndexStore:
         tmp = path / "sentences.tmp.npz"
         np.savez(tmp, ids=np.asarray(ids, dtype=str), vecs=matrix)
         os.replace(tmp, path / "sentences.npz")
+        return len(flat)
 
     def read_documents(self, generation: str | None) -> dict[str, dict[str, Any]]:
         if not generation:

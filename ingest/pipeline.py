@@ -46,6 +46,7 @@ class IngestReport:
     failed: dict[str, str] = field(default_factory=dict)  # file -> Dutch message
     chunks_total: int = 0
     chunks_embedded: int = 0
+    sentences_embedded: int = 0  # sentence vectors for reranking, embedded alongside new chunks
     seconds: float = 0.0
     generation: str | None = None
 
@@ -245,5 +246,8 @@ class Ingestor:
             ((d.metadata["chunk_id"], d.metadata["source"], d.metadata["text"]) for d in all_docs),
             self.settings.near_duplicate_threshold,
         )
-        report.chunks_total = self.store.write_derived(generation, documents, duplicates)
-        report.chunks_embedded = self.embeddings.embedded_count - before
+        report.chunks_total, sentences_embedded = self.store.write_derived(
+            generation, all_docs, documents, duplicates
+        )
+        report.chunks_embedded = self.embeddings.embedded_count - before - sentences_embedded
+        report.sentences_embedded = sentences_embedded

@@ -186,12 +186,9 @@ def test_chat_answer_followup_and_feedback(app_server, page):
     page.locator("[data-testid='stChatInput'] textarea").wait_for()
 
     first = _ask(page, "Hoeveel geld is er voor gemeenten beschikbaar?", 0)
-    assert first.locator("[data-testid='stAlert']").count() == 0 or first.locator(".npo-badge").count() > 0, (
-        "no answer (abstained or error): " + _answer_summary(first)
-    )
-    assert first.locator(".npo-badge").count() >= 1, "no cited source: " + _answer_summary(first)
-    link = first.locator("a.npo-cite").first
-    assert link.get_attribute("href").startswith("#bron-")
+    first_text = _answer_summary(first)
+    first_cited = first.locator(".npo-badge").count()
+    first_links = [first.locator("a.npo-cite").nth(i).get_attribute("href") for i in range(first.locator("a.npo-cite").count())]
     _shot(page, "vraag-antwoord")
 
     second = _ask(page, "En over welke periode?", 1)
@@ -199,6 +196,7 @@ def test_chat_answer_followup_and_feedback(app_server, page):
     assert second.locator(".npo-bron").count() >= 1 or second.locator("[data-testid='stExpander']").count() >= 1
     _shot(page, "vraag-vervolg")
 
+    # 👍 on the first answer lands in the SQLite feedback store
     first.get_by_role("radio", name="Thumbs up").click()
     page.get_by_text("Dank u, uw beoordeling is opgeslagen.").first.wait_for()
     with sqlite3.connect(app_server["feedback"]) as conn:
@@ -207,6 +205,10 @@ def test_chat_answer_followup_and_feedback(app_server, page):
 
     page.get_by_role("button", name="Nieuw gesprek").click()
     page.get_by_role("button", name="Hoeveel geld is er voor gemeenten beschikbaar?").wait_for()
+
+    # the corpus question must be answered (not refused) with at least one cited source
+    assert first_cited >= 1, "no answer with a cited source: " + first_text
+    assert first_links and all(h.startswith("#bron-") for h in first_links)
 
 
 def test_upload_document_then_answer_cites_it(app_server, page, tmp_path):

@@ -76,6 +76,11 @@ def test_canon_unifies_amounts(a, b):
     assert canon(a) == canon(b)
 
 
+def test_plain_spaces_do_not_glue_numbers_but_thin_spaces_group():
+    assert canon("in 2021 150 scholen") == "in 2021 150 scholen"
+    assert canon("€ 1\u202f000\u202f000") == "1000000 euro"
+
+
 def test_parse_number_styles():
     assert parse_number("8,5") == 8.5
     assert parse_number("8.5") == 8.5
