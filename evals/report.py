@@ -227,12 +227,12 @@ def _kind_columns(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
 def kind_table(metrics: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     names = pipelines_of(metrics)
     cols = _kind_columns(metrics)
-    head = ["Soort", "n"] + [f"{lbl} {PIPELINE_LABEL.get(n, n)}" for _, lbl, _ in cols for n in names]
+    head = ["Soort", "n (met antwoord)"] + [f"{lbl} {PIPELINE_LABEL.get(n, n)}" for _, lbl, _ in cols for n in names]
     kinds = sorted({k for n in names for k in metrics[n].get("per_kind", {})})
     rows = []
     for kind in kinds:
         first = metrics[names[0]]["per_kind"].get(kind, {})
-        row = [kind, str(first.get("n", ""))]
+        row = [kind, f"{first.get('n', '')} ({first.get('n_answer', '')})"]
         for key, _, f in cols:
             for n in names:
                 row.append(fmt(metrics[n]["per_kind"].get(kind, {}).get(key), f))

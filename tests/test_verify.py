@@ -1,0 +1,60 @@
+"""Verification of generated answers, with crafted answers (no model needed)."""
+
+from __future__ import annotations
+
+from assistant.verify import facts_in, verify_answer
+
+SOURCES = {
+    1: "Het budget is € 8,5 miljard, waarvan € 5,8 miljard voor het funderend onderwijs, voor een periode van 2,5 jaar.",
+    2: "Maar ik ben ook voornemens circa € 300 miljoen aan gemeenten uit te keren, in de vorm van een specifieke uitkering.",
+    3: "Met vragen kunt u terecht bij de regiocoördinatoren van de GKA via gelijkekansen@minocw.nl.",
+}
+
+
+def test_invented_amount_is_removed_with_reason() -> None:
+    result = verify_answer("Gemeenten krijgen € 50 miljoen [2]. Het totale budget is € 8,5 miljard [1].", SOURCES)
+    assert "50 miljoen" not in result.text
+    assert "8,5 miljard [1]" in result.text
+    assert len(result.removed) == 1 and "50" in result.removed[0].reason
+
+
+def test_dangling_citation_is_dropped_or_repaired() -> None:
+    result = verify_answer("Gemeenten krijgen circa € 300 miljoen [7].", SOURCES)
+    assert "[7]" not in result.text
+    assert result.text.endswith("[2].")  # repaired to the source that carries the amount
+    assert "[7]" in result.removed[0].reason
+    nothing = verify_answer("De minister woont in Zwolle [9].", SOURCES)
+    assert nothing.text == "" and not nothing.kept
+
+
+def test_amount_formats_are_normalised() -> None:
+    assert verify_answer("Het budget bedraagt 8,5 miljard euro [1].", SOURCES).kept
+    assert verify_answer("The budget is 8.5 billion euro [1].", SOURCES).kept
+    assert facts_in("€ 8,5 miljard") & facts_in("8,5 miljard euro")
+
+
+def test_number_must_come_with_its_unit_and_year_ranges_stay_whole() -> None:
+    assert not verify_answer("Het geld wordt verdeeld over 2 jaar [1].", SOURCES).kept
+    src = {1: "Het budget loopt tot en met schooljaar 2022-2023."}
+    assert not verify_answer("Het loopt tot schooljaar 2023 [1].", src).kept
+    assert verify_answer("Het loopt tot en met schooljaar 2022-2023 [1].", src).kept
+
+
+def test_email_must_occur_in_cited_source() -> None:
+    assert verify_answer("Mail naar gelijkekansen@minocw.nl [3].", SOURCES).kept
+    removed = verify_answer("Mail naar helpdesk@npo.nl [3].", SOURCES)
+    assert not removed.kept and "helpdesk@npo.nl" in removed.removed[0].reason
+
+
+def test_unsupported_sentence_without_figures_is_removed() -> None:
+    result = verify_answer(
+        "Gemeenten krijgen circa € 300 miljoen [2]. Scholen moeten elke week een rapport naar Den Haag sturen [1].",
+        SOURCES,
+    )
+    assert "rapport" not in result.text and "300 miljoen" in result.text
+    assert result.removed[0].reason == "geen steun voor deze bewering in de bronnen"
+
+
+def test_uncited_but_supported_sentence_gets_a_citation() -> None:
+    result = verify_answer("Gemeenten krijgen circa € 300 miljoen als specifieke uitkering.", SOURCES)
+    assert result.text.endswith("[2].")
