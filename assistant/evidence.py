@@ -113,8 +113,7 @@ class EvidenceSelector:
         wanted = [ANSWER_TYPES[t][1] for t in answer_types(question)]
         scored = []
         for sent, sim in zip(sentences, dense):
-            terms = keywords.document_terms(sent.text)
-            overlap = len(q_terms & terms) / (len(q_terms) or 1)
+            overlap = keywords.weighted_overlap(q_terms, sent.text)
             rank_prior = 1.0 / math.sqrt(sent.n)
             typed = 0.06 if any(p.search(sent.text) for p in wanted) else 0.0
             score = float(sim) + 0.35 * overlap + 0.04 * rank_prior * sent.score + typed

@@ -133,12 +133,9 @@ class HybridRetriever(BaseRetriever):
             vectors = snapshot.sentence_vectors.get(hit.record.chunk_id)
             best_sentence = float((vectors @ qv).max()) if vectors is not None and len(vectors) else hit.dense
             dense = hit.dense if hit.dense_rank is not None else best_sentence
-            overlap = 0.0
-            if q_terms:
-                overlap = max(
-                    len(q_terms & snapshot.keywords.document_terms(text)) / len(q_terms)
-                    for _, _, text in chunk_sentences(hit.record.text)
-                )
+            overlap = max(
+                snapshot.keywords.weighted_overlap(q_terms, text) for _, _, text in chunk_sentences(hit.record.text)
+            )
             hit.sentence = best_sentence
             hit.score = (
                 s.rerank_sentence_weight * best_sentence

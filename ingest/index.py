@@ -58,6 +58,7 @@ class KeywordIndex:
         self.ids = ids
         self.stemmer = _stemmer()
         self._terms_cache: dict[str, set[str]] = {}
+        self._idf_cache: dict[str, float] = {}
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str]) -> KeywordIndex:
@@ -104,6 +105,24 @@ class KeywordIndex:
         k = min(k, len(self.ids))
         top = np.argsort(-scores)[:k]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a stemmed term (0 for terms in every chunk)."""
+        cached = self._idf_cache.get(term)
+        if cached is None:
+            vocab = self.retriever.vocab_dict if self.ids else {}
+            df = int(np.count_nonzero(self.retriever.get_scores([term]))) if term in vocab else 0
+            n = len(self.ids)
+            cached = float(np.log((n + 1) / (df + 1))) if n else 0.0
+            self._idf_cache[term] = cached
+        return cached
+
+    def weighted_overlap(self, query_terms: set[str], text: str) -> float:
+        """Share of the query's IDF weight that ``text`` covers: rare words count, 'onderwijs' barely."""
+        if not query_terms:
+            return 0.0
+        total = sum(self.idf(t) for t in query_terms) or 1.0
+        return sum(self.idf(t) for t in query_terms & self.document_terms(text)) / total
 
     def document_terms(self, text: str) -> set[str]:
         cached = self._terms_cache.get(text)
