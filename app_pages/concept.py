@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from app_pages.bulk import EXAMPLE_CSV, MAX_ROWS, BulkFileError, parse_bulk, result_row, results_csv
+from assistant.bulkfile import EXAMPLE_CSV, MAX_ROWS, BulkFileError, parse_bulk, result_row, results_csv
 from app_pages.common import (
     docx_bytes,
     render_sources,

@@ -67,14 +67,15 @@ def batch(
 ) -> None:
     """Beantwoord een bestand met vragen; een foute rij krijgt een foutmelding, de rest gaat door."""
     from . import get_assistant
-    from .batch import BatchInputError, answer_rows, read_rows, write_rows
+    from .batch import CLI_MAX_ROWS, answer_rows, write_rows
+    from .bulkfile import BulkFileError, parse_bulk
 
     if mode not in ("chat", "draft", "extractive"):
         typer.echo("Onbekende modus; kies chat, draft of extractive.", err=True)
         raise typer.Exit(2)
     try:
-        rows = read_rows(infile.name, infile.read_bytes())
-    except (OSError, BatchInputError) as exc:
+        rows = parse_bulk(infile.name, infile.read_bytes(), max_rows=CLI_MAX_ROWS, lenient=True)
+    except (OSError, BulkFileError) as exc:
         typer.echo(f"Kan {infile} niet lezen: {exc}", err=True)
         raise typer.Exit(2) from exc
     assistant = get_assistant()

@@ -303,7 +303,7 @@ def test_cited_numbers():
 
 
 def test_parse_bulk_good_files():
-    from app_pages.bulk import parse_bulk, result_row, results_csv
+    from assistant.bulkfile import parse_bulk, result_row, results_csv
 
     rows = parse_bulk(
         "v.jsonl",
@@ -314,7 +314,7 @@ def test_parse_bulk_good_files():
     assert rows[0].history == [{"role": "user", "content": "Eerder"}]
     rows = parse_bulk("v.csv", "id;question;gemeente\n7;Hoeveel, precies?;Utrecht\n".encode("cp1252"))
     assert rows[0].question == "Hoeveel, precies?" and rows[0].gemeente == "Utrecht"
-    from app_pages.bulk import EXAMPLE_CSV
+    from assistant.bulkfile import EXAMPLE_CSV
 
     assert len(parse_bulk("voorbeeld-vragen.csv", EXAMPLE_CSV.encode())) == 2
     csv_text = results_csv([result_row(rows[0], error="mislukt")])

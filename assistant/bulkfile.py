@@ -1,10 +1,11 @@
-"""Reading and writing the bulk files of the Conceptantwoord page (CSV / JSONL).
+"""Reading and writing bulk question files (CSV / JSONL) for the app and ``python -m assistant batch``.
 
 Input rows: ``id``, ``question`` and optionally ``history`` (a JSON list of
 {role, content}), ``sender_name`` (or ``name``, as in ``python -m assistant batch``)
-and ``gemeente``. Unlike the CLI, the app refuses a whole file that it cannot use
-(with one Dutch message) and takes at most ``MAX_ROWS`` questions at a time. Problems are raised as
-``BulkFileError`` with a Dutch message for the user.
+and ``gemeente``. The app refuses a whole file that it cannot use (one Dutch
+message) and takes at most ``MAX_ROWS`` questions at a time; the CLI reads
+leniently: a bad row becomes a row with an ``error`` and the rest continues.
+File-level problems are raised as ``BulkFileError`` with a Dutch message.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class BulkRow:
     history: list[dict[str, str]] = field(default_factory=list)
     sender_name: str | None = None
     gemeente: str | None = None
+    error: str = ""  # lenient reading only: why this row cannot be answered
 
 
 def _decode(data: bytes) -> str:
@@ -74,16 +76,22 @@ def _history(value: Any, line: int) -> list[dict[str, str]]:
     return [{"role": t["role"], "content": t["content"]} for t in value]
 
 
-def _row(record: dict[str, Any], line: int, number: int) -> BulkRow | None:
+def _row(record: dict[str, Any], line: int, number: int, lenient: bool = False) -> BulkRow | None:
     record = {str(k).strip().lower(): v for k, v in record.items() if k is not None}
     question = next((record[k] for k in QUESTION_KEYS if k in record), None)
     question = "" if question is None else str(question).strip()
-    if not question:
-        return None
     ident = str(record.get("id") or "").strip() or str(number)
+    if not question:
+        return BulkRow(ident, "", error="Geen vraag in deze rij.") if lenient else None
     sender = str(record.get("sender_name") or record.get("name") or "").strip() or None
     gemeente = str(record.get("gemeente") or "").strip() or None
-    return BulkRow(ident, question, _history(record.get("history"), line), sender, gemeente)
+    try:
+        history = _history(record.get("history"), line)
+    except BulkFileError as exc:
+        if not lenient:
+            raise
+        return BulkRow(ident, question, error=str(exc))
+    return BulkRow(ident, question, history, sender, gemeente)
 
 
 def _check_columns(keys: set[str]) -> None:
@@ -95,8 +103,8 @@ def _check_columns(keys: set[str]) -> None:
         )
 
 
-def parse_bulk(name: str, data: bytes, max_rows: int = MAX_ROWS) -> list[BulkRow]:
-    """The question rows of an uploaded CSV or JSONL file."""
+def parse_bulk(name: str, data: bytes, max_rows: int = MAX_ROWS, lenient: bool = False) -> list[BulkRow]:
+    """The question rows of an uploaded CSV or JSONL file (``lenient``: bad rows kept with an error)."""
     suffix = Path(name).suffix.lower()
     if suffix not in SUFFIXES:
         raise BulkFileError(
@@ -116,10 +124,13 @@ def parse_bulk(name: str, data: bytes, max_rows: int = MAX_ROWS) -> list[BulkRow
                 continue
             try:
                 obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BulkFileError(f"Regel {line_no} is geen geldige JSON.") from exc
-            if not isinstance(obj, dict):
-                raise BulkFileError(f"Regel {line_no} is geen JSON-object met de sleutels id en question.")
+                problem = "" if isinstance(obj, dict) else "geen JSON-object met de sleutels id en question"
+            except json.JSONDecodeError:
+                problem = "geen geldige JSON"
+            if problem:
+                if not lenient:
+                    raise BulkFileError(f"Regel {line_no} is {problem}.")
+                obj = {"id": f"regel-{line_no}", "question": "", "_error": f"Regel {line_no} is {problem}."}
             records.append((line_no, obj))
         _check_columns({str(k).strip().lower() for _, obj in records for k in obj})
     else:
@@ -136,7 +147,12 @@ def parse_bulk(name: str, data: bytes, max_rows: int = MAX_ROWS) -> list[BulkRow
         except csv.Error as exc:
             raise BulkFileError(f"Het CSV-bestand is ongeldig (regel {reader.line_num}).") from exc
 
-    rows = [r for i, (line, rec) in enumerate(records, start=1) if (r := _row(rec, line, i)) is not None]
+    rows = []
+    for i, (line, rec) in enumerate(records, start=1):
+        row = _row(rec, line, i, lenient)
+        if row is not None:
+            row.error = rec.get("_error", row.error) if isinstance(rec, dict) else row.error
+            rows.append(row)
     if not rows:
         raise BulkFileError("Het bestand bevat geen vragen (de kolom 'question' is overal leeg).")
     if len(rows) > max_rows:
