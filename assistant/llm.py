@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -67,6 +66,11 @@ class ChatLlamaCppLocal(BaseChatModel):
                 seed=self.seed,
                 verbose=False,
             )
+            from llama_cpp import LlamaRAMCache
+
+            # keeps the KV state of both fixed prompts (answer and follow-up rewrite), so
+            # switching between them does not re-read the system prompt
+            self._llama.set_cache(LlamaRAMCache(capacity_bytes=512 << 20))
         return self._llama
 
     def count_tokens(self, text: str) -> int:
