@@ -25,7 +25,7 @@ from .llm import get_chat_model, model_label
 from .prompts import NOT_FOUND_MARKER, answer_messages, rewrite_messages
 from .retrieval import HybridRetriever, IndexReader
 from .types import Answer, Citation, Mode, Source, StreamEvent
-from .verify import cited_numbers, split_answer, support, verify_answer
+from .verify import cited_numbers, content_words, split_answer, support, verify_answer
 
 _REFUSAL = re.compile(
     r"NIET[_ ]IN[_ ]BRONNEN|staat niet in de bronnen|niet in de bronnen|kan ik niet (vinden|beantwoorden)|"
@@ -119,6 +119,12 @@ class Assistant:
         except Exception:  # noqa: BLE001 - fall back to the heuristic, never fail here
             rewritten = ""
         if len(rewritten) < 8 or len(rewritten) > 400 or guard.is_injection(rewritten):
+            return self._heuristic_standalone(question, history)
+        # a rewrite that took nothing from the conversation still needs its subject
+        # and one that dropped the question's own words answers another question
+        context_words = content_words(" ".join(t.get("content", "") for t in history if t.get("role") == "user"))
+        own, new = content_words(question), content_words(rewritten)
+        if not (new - own) & context_words or len(own - new) > len(own) / 2:
             return self._heuristic_standalone(question, history)
         return rewritten
 

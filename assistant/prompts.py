@@ -23,7 +23,14 @@ Bronnen:
 Vraag: Wanneer hoort de gemeente hoeveel geld zij krijgt?
 Antwoord: De hoogte van het budget voor gemeenten wordt in juli bekendgemaakt [2]."""
 
-REWRITE_SYSTEM = """Je herschrijft de laatste vraag van een gesprek tot één zelfstandige vraag die zonder het gesprek te begrijpen is. Vervang woorden als "daar", "dat", "die", "het" door waar ze naar verwijzen. Geef alleen de herschreven vraag, zonder uitleg."""
+REWRITE_SYSTEM = """Je herschrijft de laatste vraag van een gesprek tot één zelfstandige vraag die zonder het gesprek te begrijpen is. Neem het onderwerp uit het gesprek over en vervang woorden als "daar", "dat", "die", "het" door waar ze naar verwijzen. Geef alleen de herschreven vraag, zonder uitleg.
+
+Voorbeeld
+Gesprek:
+Gebruiker: Welke ondersteuning biedt de GKA aan gemeenten?
+Assistent: De GKA helpt gemeenten met aanvullend aanbod [1].
+Laatste vraag: En hoeveel gemeenten doen daaraan mee?
+Zelfstandige vraag: Hoeveel gemeenten doen mee aan de Gelijke Kansen Alliantie (GKA)?"""
 
 
 def evidence_block(sentences: list[Sentence]) -> str:
