@@ -66,11 +66,6 @@ class ChatLlamaCppLocal(BaseChatModel):
                 seed=self.seed,
                 verbose=False,
             )
-            from llama_cpp import LlamaRAMCache
-
-            # keeps the KV state of both fixed prompts (answer and follow-up rewrite), so
-            # switching between them does not re-read the system prompt
-            self._llama.set_cache(LlamaRAMCache(capacity_bytes=512 << 20))
         return self._llama
 
     def count_tokens(self, text: str) -> int:
