@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -66,6 +67,8 @@ class ChatLlamaCppLocal(BaseChatModel):
                 seed=self.seed,
                 verbose=False,
             )
+            # free the model before interpreter teardown (llama.cpp's own __del__ then fails noisily)
+            atexit.register(self._llama.close)
         return self._llama
 
     def count_tokens(self, text: str) -> int:
