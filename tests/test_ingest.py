@@ -296,3 +296,19 @@ def test_chroma_server_mode(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# LangChain's own standard suite for the embeddings class
+from langchain_tests.integration_tests import EmbeddingsIntegrationTests  # noqa: E402
+
+from ingest.embeddings import SentenceTransformerEmbeddings  # noqa: E402
+
+
+class TestEmbeddingsStandard(EmbeddingsIntegrationTests):
+    @property
+    def embeddings_class(self) -> type[SentenceTransformerEmbeddings]:
+        return SentenceTransformerEmbeddings
+
+    @property
+    def embedding_model_params(self) -> dict:
+        return {"model": get_embeddings().model}
