@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from .evidence import Sentence
 
@@ -58,10 +58,3 @@ def rewrite_messages(question: str, history: list[dict[str, str]]) -> list[BaseM
         HumanMessage("Gesprek:\n" + "\n".join(turns) + f"\nLaatste vraag: {question}\nZelfstandige vraag:"),
     ]
 
-
-def chat_history_messages(history: list[dict[str, str]]) -> list[BaseMessage]:
-    return [
-        HumanMessage(t["content"]) if t.get("role") == "user" else AIMessage(t["content"])
-        for t in history
-        if t.get("content")
-    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -18,6 +19,13 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from settings import Settings  # noqa: E402
 
 CORPUS = ROOT / "corpus"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a server started by a test."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def make_settings(tmp: Path, **overrides: object) -> Settings:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ import pytest
 
 from assistant import Assistant, get_assistant
 from assistant.retrieval import HybridRetriever
-from conftest import ROOT
+from conftest import ROOT, free_port
 from settings import Settings
 
 LETTER = "001_33e60ce491454f17.txt"
@@ -159,18 +158,13 @@ def test_real_llm_resolves_a_follow_up(assistant: Assistant) -> None:
     assert not answer.abstained and "100" in answer.text
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.mark.slow
 def test_openai_backend_against_local_llama_cpp_server(indexed_settings: Settings) -> None:
     from assistant.model_file import ensure_model_file
 
     model = ensure_model_file(indexed_settings.model_cache_dir)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
          "--n_ctx", "4096", "--model_alias", "qwen-lokaal"],

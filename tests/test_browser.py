@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +19,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import free_port
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -47,12 +48,6 @@ NEW_DOC = f"""NPO-zomerschool Voorbeeldstad
 De zomerschool van Voorbeeldstad duurt twee weken en wordt betaald uit het gemeentebudget van het
 Nationaal Programma Onderwijs. Scholen in Zeeland-Noord melden leerlingen aan bij de gemeente.
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _healthy(url: str) -> bool:
@@ -87,7 +82,7 @@ def app_server(tmp_path_factory):
     )
     assert build.returncode == 0, build.stdout + build.stderr[-3000:]
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = base / "streamlit.log"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

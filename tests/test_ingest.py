@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_settings
+from conftest import free_port, make_settings
 from ingest.clean import clean_text
 from ingest.embeddings import get_embeddings
 from ingest.loaders import IngestError, load_bytes, sanitize_filename
@@ -262,14 +262,9 @@ def test_cleaning_and_file_names() -> None:
     assert sanitize_filename("....") == "document"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_chroma_server_mode(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     chroma = Path(sys.executable).with_name("chroma")
     server = subprocess.Popen(
         [str(chroma), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
