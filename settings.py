@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     rerank_overlap_weight: float = 0.1
     min_dense_similarity: float = 0.80
     min_bm25_overlap: float = 0.34
+    # evidence sentences: dense similarity + these weights (tuned on the dev split)
+    evidence_overlap_weight: float = 0.2
+    evidence_type_weight: float = 0.12  # the sentence holds what the question asks for (amount, date, contact)
+    evidence_margin: float = 0.12  # sentences further below the best are noise
+    evidence_max_sentences: int = 5
+    evidence_max_chars: int = 900
     min_answer_evidence: float = 0.95  # best evidence-sentence score to answer when the model will not
 
     # --- generation --------------------------------------------------------

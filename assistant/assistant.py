@@ -44,7 +44,14 @@ class Assistant:
         self.ingestor = Ingestor(self.settings, self.embeddings)
         self.reader = IndexReader(self.ingestor.store)
         self.retriever = HybridRetriever(reader=self.reader, settings=self.settings, k=self.settings.top_k)
-        self.evidence = EvidenceSelector(self.embeddings)
+        self.evidence = EvidenceSelector(
+            self.embeddings,
+            overlap_weight=self.settings.evidence_overlap_weight,
+            type_weight=self.settings.evidence_type_weight,
+            margin=self.settings.evidence_margin,
+            max_sentences=self.settings.evidence_max_sentences,
+            max_chars=self.settings.evidence_max_chars,
+        )
         self._ingest_lock = threading.Lock()
 
     # ------------------------------------------------------------ documents
@@ -229,6 +236,15 @@ class Assistant:
             for i, h in enumerate(hits, start=1)
         }
 
+        needed = guard.requested_types(standalone)
+        typed = self._typed_evidence(standalone, needed, ranked, snapshot) if needed else selected
+        if needed and not typed:
+            # asked for a phone number, amount or date that no retrieved passage gives
+            yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason="requested_fact_missing")
+            return
+        if needed and not any(guard.has_requested(s.text, needed) for s in selected):
+            selected = sorted(selected[: self.settings.evidence_max_sentences - 1] + typed[:1], key=lambda s: (s.n, s.start))
+
         if mode == "extractive":
             text = extractive_text(selected)
             yield finish(text=text, citations=self._citations(text, selected, ranked))
@@ -261,19 +277,53 @@ class Assistant:
         refused = bool(_REFUSAL.search(raw)) and len(raw) < 200
         verified = verify_answer("" if refused else raw, texts_by_n)
         answer.removed = verified.removed
-        if refused or not verified.kept:
-            # The 1.5B model refuses or garbles many answerable questions; with strong
-            # evidence the cited source sentences answer instead, otherwise we abstain.
-            reason = "model_not_found" if refused else "verification_removed_all"
-            strong = bool(ranked) and ranked[0].score >= self.settings.min_answer_evidence
-            if not strong:
-                yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason=reason)
-                return
-            text = extractive_text(selected)
-            yield finish(text=text, citations=self._citations(text, selected, ranked), fallback=True, reason=reason)
+        if verified.kept and guard.has_requested(verified.text, needed):
+            text = with_supporting_quotes(verified.text, selected)
+            yield finish(text=text, citations=self._citations(text, selected, ranked))
             return
-        text = with_supporting_quotes(verified.text, selected)
-        yield finish(text=text, citations=self._citations(text, selected, ranked))
+        # The 1.5B model refuses or garbles many answerable questions, or answers
+        # around what was asked; with strong evidence the cited source sentences
+        # answer instead, otherwise we abstain.
+        if refused:
+            reason = "model_not_found"
+        elif not verified.kept:
+            reason = "verification_removed_all"
+        else:
+            reason = "requested_fact_missing"
+        strong = bool(ranked) and ranked[0].score >= self.settings.min_answer_evidence
+        if not strong:
+            yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason=reason)
+            return
+        units = sorted(typed[:3], key=lambda s: (s.n, s.start)) if needed else selected
+        if verified.kept:
+            text = with_supporting_quotes(verified.text, units, limit=3, margin=1.0)
+        else:
+            text = extractive_text(units)
+        yield finish(text=text, citations=self._citations(text, units, ranked), fallback=True, reason=reason)
+
+    def _typed_evidence(
+        self, question: str, needed: list[str], ranked: list[Sentence], snapshot: Any
+    ) -> list[Sentence]:
+        """Evidence that holds the kind of fact asked for, about the question's subject.
+
+        "Wat is het telefoonnummer van de helpdesk?" is not answered by the phone
+        number of a CED adviser: the document it comes from must name the subject
+        (one of the question's rarest corpus terms).
+        """
+        # only contact details belong to one named party; a figure or date may be phrased around it
+        subject = guard.subject_terms(question, snapshot.keywords) if {"phone", "email"} & set(needed) else []
+        best = ranked[0].score if ranked else 0.0
+        out = []
+        for sent in ranked[:10]:
+            if sent.score < best - 2 * self.settings.evidence_margin or not guard.has_requested(sent.text, needed):
+                continue
+            if subject:
+                document = snapshot.documents.get(sent.source, {})
+                context = f"{document.get('title', '')}\n{document.get('text', '')}"
+                if not set(subject) & snapshot.keywords.document_terms(context):
+                    continue
+            out.append(sent)
+        return out
 
     # ------------------------------------------------------------ citations
     def _citations(self, text: str, selected: list[Sentence], ranked: list[Sentence]) -> list[Citation]:
@@ -319,7 +369,7 @@ def extractive_text(selected: list[Sentence]) -> str:
     return " ".join(parts) if len(parts) <= 2 else "\n".join(f"- {p}" for p in parts)
 
 
-def with_supporting_quotes(text: str, selected: list[Sentence], limit: int = 2) -> str:
+def with_supporting_quotes(text: str, selected: list[Sentence], limit: int = 3, margin: float = 0.12) -> str:
     """The model's verified answer plus the strongest source sentences it did not already cover.
 
     A small model often paraphrases one sentence and misses the one with the
@@ -330,7 +380,7 @@ def with_supporting_quotes(text: str, selected: list[Sentence], limit: int = 2) 
     best = max(s.score for s in selected)
     extra = [
         s for s in sorted(selected, key=lambda s: s.score, reverse=True)
-        if s.score >= best - 0.08 and support(s.text, text) < 0.6
+        if s.score >= best - margin and support(s.text, text) < 0.6
     ][:limit]
     if not extra:
         return text

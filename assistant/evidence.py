@@ -22,6 +22,12 @@ from .retrieval import Hit
 
 _MIN_SENT_CHARS = 25
 _LIST_ITEM = re.compile(r"^(- |\d+[.)] )")
+# "E-mail: a@b.nl", "Tel: 06-..." under a lead-in such as "Neem contact op met X:"
+_LABEL_LINE = re.compile(r"^[A-Z][\w-]{0,15}\.?:\s*\S")
+# A sentence that leans on the one before it ("Dit staat voor Data, Duiden, ...")
+_ANAPHOR = re.compile(
+    r"^(Dit|Deze|Dat|Die|Daarom|Daarna|Daarmee|Daarvoor|Daarbij|Hierbij|Hiervoor|Hiermee|Hierdoor|Zij|Ze|Hij)\b"
+)
 
 # What kind of answer a question asks for, and how a sentence shows it has one.
 ANSWER_TYPES = {
@@ -57,8 +63,21 @@ class Sentence:
 class EvidenceSelector:
     """Scores the sentences of retrieved passages against the question."""
 
-    def __init__(self, embeddings: Embeddings) -> None:
+    def __init__(
+        self,
+        embeddings: Embeddings,
+        overlap_weight: float = 0.2,
+        type_weight: float = 0.12,
+        margin: float = 0.12,
+        max_sentences: int = 5,
+        max_chars: int = 900,
+    ) -> None:
         self.embeddings = embeddings
+        self.overlap_weight = overlap_weight
+        self.type_weight = type_weight
+        self.margin = margin
+        self.max_sentences = max_sentences
+        self.max_chars = max_chars
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -83,19 +102,24 @@ class EvidenceSelector:
             for rec in records:
                 prior = 1.0 if rec is hit.record else 0.85
                 spans = split_sentences(rec.text, rec.start)
+                doc_text = snapshot.documents.get(rec.source, {}).get("text", "")
                 for i, (start, end, text) in enumerate(spans):
                     if text.endswith(":"):
                         # a list's lead-in sentence carries its items with it
                         items = []
                         for s2, e2, t2 in spans[i + 1 :]:
-                            if not _LIST_ITEM.match(t2) or e2 - start > 700:
+                            if not (_LIST_ITEM.match(t2) or _LABEL_LINE.match(t2)) or e2 - start > 700:
                                 break
                             items.append((s2, e2))
                         if items:
                             end = items[-1][1]
-                            text = snapshot.documents.get(rec.source, {}).get("text", "")[start:end] or text
+                            text = doc_text[start:end] or text
+                    elif i and _ANAPHOR.match(text) and not spans[i - 1][2].endswith(":"):
+                        # scored and quoted together with the sentence it refers to
+                        start = spans[i - 1][0]
+                        text = doc_text[start:end] or text
                     key = (rec.source, start, end)
-                    if key in seen or len(text) < _MIN_SENT_CHARS and not _LIST_ITEM.match(text):
+                    if key in seen or len(text) < _MIN_SENT_CHARS and not (_LIST_ITEM.match(text) or _LABEL_LINE.match(text)):
                         continue
                     seen.add(key)
                     out.append(Sentence(n, rec.source, text, start, end, prior))
@@ -115,25 +139,27 @@ class EvidenceSelector:
         for sent, sim in zip(sentences, dense):
             overlap = keywords.weighted_overlap(q_terms, sent.text)
             rank_prior = 1.0 / math.sqrt(sent.n)
-            typed = 0.06 if any(p.search(sent.text) for p in wanted) else 0.0
-            score = float(sim) + 0.35 * overlap + 0.04 * rank_prior * sent.score + typed
+            typed = self.type_weight if any(p.search(sent.text) for p in wanted) else 0.0
+            score = float(sim) + self.overlap_weight * overlap + 0.04 * rank_prior * sent.score + typed
             scored.append(Sentence(sent.n, sent.source, sent.text, sent.start, sent.end, score))
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
 
-    @staticmethod
-    def select(ranked: list[Sentence], max_sentences: int = 5, max_chars: int = 900) -> list[Sentence]:
+    def select(self, ranked: list[Sentence]) -> list[Sentence]:
         """The top sentences within a budget, in source then document order."""
+        max_sentences, max_chars = self.max_sentences, self.max_chars
         chosen: list[Sentence] = []
         used = 0
         best = ranked[0].score if ranked else 0.0
         for sent in ranked:
             if len(chosen) >= max_sentences:
                 break
-            if chosen and sent.score < best - 0.12:
+            if chosen and sent.score < best - self.margin:
                 break  # far weaker than the best: noise, not evidence
             if used + len(sent.text) > max_chars and chosen:
                 continue
+            if any(c.source == sent.source and c.start < sent.end and sent.start < c.end for c in chosen):
+                continue  # overlaps a unit already chosen (a sentence and its context)
             chosen.append(sent)
             used += len(sent.text)
         return sorted(chosen, key=lambda s: (s.n, s.start))

@@ -140,3 +140,58 @@ def evidence_gate(
     if best_dense < min_dense and overlap < min_overlap:
         return GateResult(False, "weak_evidence", NOT_IN_SOURCES)
     return GateResult(True)
+
+
+# What a question explicitly asks for, and how an answer shows it has it.
+# An answer without the thing asked for ("Er is een online helpdesk [1]" to
+# "wat is het telefoonnummer?") does not answer, however true it is.
+REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "phone": (
+        re.compile(r"\b(telefoonnummer|telefoon|phone|bellen|bel ik|call)\b", re.I),
+        re.compile(r"(\+31|\b0\d)[\d -]{7,}\d"),
+    ),
+    "email": (
+        re.compile(r"\b(e-?mail(adres)?|mailadres|email address)\b", re.I),
+        re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"),
+    ),
+    "number": (
+        re.compile(r"\b(hoeveel|hoe groot|hoe hoog|welk bedrag|wat kost|kosten|how much|how many|per leerling)\b", re.I),
+        re.compile(
+            r"\d|\b(twee|drie|vier|vijf|zes|zeven|acht|negen|tien|twintig|dertig|veertig|vijftig|honderd|duizend|"
+            r"miljoen|miljard|kosteloos|gratis|free)\b",
+            re.I,
+        ),
+    ),
+    "date": (
+        re.compile(r"\b(wanneer|when|welke datum|op welke datum|deadline|uiterste datum|vanaf welke maand)\b", re.I),
+        re.compile(
+            r"\b(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|"
+            r"january|february|march|june|july|august|october|zomer|summer|najaar|voorjaar|herfst|"
+            r"schooljaar|\d{4}|\d{1,2}-\d{1,2}|doorlopend|na de|voor de)\b",
+            re.I,
+        ),
+    ),
+}
+
+
+def requested_types(question: str) -> list[str]:
+    """The kinds of fact the question asks for ("phone", "email", "number", "date")."""
+    return [name for name, (ask, _) in REQUESTED_TYPES.items() if ask.search(question)]
+
+
+def has_requested(text: str, types: list[str]) -> bool:
+    """Does the text hold any of the requested kinds of fact? (No request: yes.)"""
+    return not types or any(REQUESTED_TYPES[t][1].search(text) for t in types)
+
+
+_QUESTION_WORDS = {"welk", "welke", "wie", "wat", "waar", "daarover", "hierover", "daarvoor", "nummer", "adres"}
+
+
+def subject_terms(question: str, keywords: KeywordIndex, n: int = 2) -> list[str]:
+    """The question's rarest corpus terms: what a typed answer must be about ("helpdesk", "verheijen")."""
+    asking = [m.group(0) for ask, _ in REQUESTED_TYPES.values() for m in ask.finditer(question)]
+    asked_terms = {t for w in asking for t in keywords.query_terms(w)}
+    skip = asked_terms | {t for w in _QUESTION_WORDS for t in keywords.query_terms(w)} | _QUESTION_WORDS
+    vocab = keywords.retriever.vocab_dict if keywords.ids else {}
+    terms = {t for t in keywords.query_terms(question) if t in vocab and t not in skip}
+    return sorted(terms, key=keywords.idf, reverse=True)[:n]
