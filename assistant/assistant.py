@@ -20,7 +20,7 @@ from ingest.pipeline import IngestReport, Ingestor, Progress
 from settings import Settings, get_settings
 
 from . import guard
-from .evidence import EvidenceSelector, Sentence
+from .evidence import EvidenceSelector, Sentence, repeats
 from .llm import get_chat_model, model_label
 from .prompts import NOT_FOUND_MARKER, answer_messages, rewrite_messages
 from .retrieval import HybridRetriever, IndexReader
@@ -230,6 +230,7 @@ class Assistant:
             standalone, query_vector, self.evidence.candidates(snapshot, hits), snapshot.keywords
         )
         selected = self.evidence.select(ranked)
+        answer.evidence_score = round(ranked[0].score, 4) if ranked else 0.0
         answer.timings["evidence"] = round(time.perf_counter() - t_ev, 4)
         texts_by_n = {
             i: " ".join([h.record.text] + [r.text for r in snapshot.neighbours(h.record)])
@@ -296,7 +297,7 @@ class Assistant:
             return
         units = sorted(typed[:3], key=lambda s: (s.n, s.start)) if needed else selected
         if verified.kept:
-            text = with_supporting_quotes(verified.text, units, limit=3, margin=1.0)
+            text = with_supporting_quotes(verified.text, units)
         else:
             text = extractive_text(units)
         yield finish(text=text, citations=self._citations(text, units, ranked), fallback=True, reason=reason)
@@ -311,18 +312,25 @@ class Assistant:
         (one of the question's rarest corpus terms).
         """
         # only contact details belong to one named party; a figure or date may be phrased around it
-        subject = guard.subject_terms(question, snapshot.keywords) if {"phone", "email"} & set(needed) else []
+        subject = guard.subject_terms(question, snapshot.keywords)
         best = ranked[0].score if ranked else 0.0
         out = []
         for sent in ranked[:10]:
             if sent.score < best - 2 * self.settings.evidence_margin or not guard.has_requested(sent.text, needed):
                 continue
-            if subject:
+            if subject and {"phone", "email"} & set(needed):
                 document = snapshot.documents.get(sent.source, {})
                 context = f"{document.get('title', '')}\n{document.get('text', '')}"
                 if not set(subject) & snapshot.keywords.document_terms(context):
                     continue
-            out.append(sent)
+            elif subject and needed == ["date"]:
+                # "de deadline voor de verantwoording": a date about something else does not answer
+                rec = next((r for r in snapshot.by_source.get(sent.source, []) if r.start <= sent.start < r.end), None)
+                context = f"{rec.section if rec else ''}\n{sent.text}"
+                if not set(subject) & snapshot.keywords.document_terms(context):
+                    continue
+            if not any(repeats(sent, o) for o in out):
+                out.append(sent)
         return out
 
     # ------------------------------------------------------------ citations
@@ -369,22 +377,16 @@ def extractive_text(selected: list[Sentence]) -> str:
     return " ".join(parts) if len(parts) <= 2 else "\n".join(f"- {p}" for p in parts)
 
 
-def with_supporting_quotes(text: str, selected: list[Sentence], limit: int = 3, margin: float = 0.12) -> str:
-    """The model's verified answer plus the strongest source sentences it did not already cover.
+def with_supporting_quotes(text: str, selected: list[Sentence]) -> str:
+    """The model's verified answer plus the selected evidence it did not already cover.
 
     A small model often paraphrases one sentence and misses the one with the
     figure; the quotes below its answer keep the reply complete and checkable.
     """
-    if not selected:
-        return text
-    best = max(s.score for s in selected)
-    extra = [
-        s for s in sorted(selected, key=lambda s: s.score, reverse=True)
-        if s.score >= best - margin and support(s.text, text) < 0.6
-    ][:limit]
+    extra = [s for s in selected if support(s.text, text) < 0.6]
     if not extra:
         return text
-    quotes = "\n".join(f"- {s.text.lstrip('- ').rstrip(' .;:')} [{s.n}]." for s in sorted(extra, key=lambda s: (s.n, s.start)))
+    quotes = "\n".join(f"- {s.text.lstrip('- ').rstrip(' .;:')} [{s.n}]." for s in extra)
     return f"{text}\n\nUit de bronnen:\n{quotes}"
 
 

@@ -60,6 +60,14 @@ class Sentence:
     score: float = 0.0
 
 
+def repeats(a: Sentence, b: Sentence) -> bool:
+    """Same span region (a sentence and its context) or the same words in another document."""
+    if a.source == b.source and a.start < b.end and b.start < a.end:
+        return True
+    ta, tb = " ".join(a.text.split()).casefold(), " ".join(b.text.split()).casefold()
+    return ta in tb or tb in ta
+
+
 class EvidenceSelector:
     """Scores the sentences of retrieved passages against the question."""
 
@@ -158,8 +166,8 @@ class EvidenceSelector:
                 break  # far weaker than the best: noise, not evidence
             if used + len(sent.text) > max_chars and chosen:
                 continue
-            if any(c.source == sent.source and c.start < sent.end and sent.start < c.end for c in chosen):
-                continue  # overlaps a unit already chosen (a sentence and its context)
+            if any(repeats(sent, c) for c in chosen):
+                continue
             chosen.append(sent)
             used += len(sent.text)
         return sorted(chosen, key=lambda s: (s.n, s.start))

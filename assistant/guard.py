@@ -31,7 +31,7 @@ EMPTY_QUESTION = "Stelt u alstublieft een vraag over het Nationaal Programma Ond
 TOO_LONG = "Uw vraag is te lang ({n} tekens; maximaal {max}). Wilt u de vraag inkorten?"
 
 _INJECTION_PATTERNS = [
-    r"\b(negeer|vergeet|ignore|disregard|forget)\b.{0,40}\b(instructie|instructies|regels|opdracht|bronnen|instructions|rules|prompt|above|previous|vorige|eerdere)",
+    r"\b(negeer|vergeet|ignore|disregard|forget)\b.{0,40}\b(instructie|instructies|regels|richtlijnen|opdracht|bronnen|documenten|instructions|rules|guidelines|documents|prompt|above|previous|vorige|eerdere)",
     r"\b(system ?prompt|systeem ?prompt|systeeminstructie|developer message|je instructies|your instructions)\b",
     r"\b(jailbreak|DAN\b|do anything now|developer mode|ontwikkelaarsmodus)",
     r"\b(je bent nu|you are now|doe alsof|pretend (to be|you)|act as|speel (de rol|een rol))\b",

@@ -61,6 +61,7 @@ class Answer:
     standalone_question: str = ""
     model: str = ""
     fallback: bool = False  # True when the extractive path replaced the LLM
+    evidence_score: float = 0.0  # best evidence sentence (dense + term overlap); calibrates abstention
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -51,6 +51,29 @@ def test_gates_refuse_without_figures(assistant: Assistant) -> None:
         assert not AMOUNT.search(answer.text.replace("5000", "").replace("2000", "")), answer.text
 
 
+def test_asked_for_contact_details_come_from_the_right_party(assistant: Assistant) -> None:
+    """A phone number is only an answer when its document is about whom the user asked for."""
+    ced = assistant.ask("Welk telefoonnummer kan ik bellen bij de CED-Groep?", mode="extractive")
+    assert not ced.abstained and "06-13269210" in ced.text
+    _check_citations(assistant, ced)
+    for question in (
+        "Wat is het telefoonnummer van de online helpdesk van het NPO?",
+        "Wat is het e-mailadres van Eline Verheijen?",
+        "Wat is de deadline voor de verantwoording van de NPO-middelen door gemeenten?",
+    ):
+        answer = assistant.ask(question, mode="extractive")
+        assert answer.abstained and answer.reason == "requested_fact_missing", (question, answer.text)
+        assert "06-" not in answer.text and "@" not in answer.text
+
+
+def test_a_sentence_is_quoted_with_the_one_it_refers_to(assistant: Assistant) -> None:
+    """ "Dit staat voor Data, Duiden, ..." only answers with the sentence that names the 4D approach."""
+    answer = assistant.ask("Waar staan de vier D's van de CED-aanpak voor?", mode="extractive")
+    assert not answer.abstained
+    assert "4D. Dit staat voor Data, Duiden, Doelen en Doen" in answer.text
+    _check_citations(assistant, answer)
+
+
 def test_control_characters_are_harmless(assistant: Assistant) -> None:
     answer = assistant.ask("Wat is \x00\x1b[31m OOGO?", mode="extractive")
     assert not answer.abstained and "Op Overeenstemming Gericht Overleg" in answer.text

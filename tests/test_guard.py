@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assistant import guard
 from assistant.guard import is_injection, is_out_of_scope, strip_injection
 
 
@@ -25,3 +26,17 @@ def test_out_of_scope_requests() -> None:
     for q in ["Wat voor weer wordt het morgen?", "Geef me een recept voor pannenkoeken", "Schrijf een Python-functie die priemgetallen telt", "Schrijf een speech voor de wethouder over het NPO"]:
         assert is_out_of_scope(q), q
     assert not is_out_of_scope("Mag de gemeente NPO-geld gebruiken voor een zomerschool?")
+
+
+def test_requested_types_and_whether_a_text_holds_them() -> None:
+    assert guard.requested_types("Wat is het telefoonnummer van de helpdesk?") == ["phone"]
+    assert set(guard.requested_types("Wat is het e-mailadres of telefoonnummer van X?")) == {"phone", "email"}
+    assert guard.requested_types("Hoeveel gemeenten doen mee?") == ["number"]
+    assert guard.requested_types("Wanneer hoort de gemeente iets?") == ["date"]
+    assert guard.requested_types("Wat is OOGO?") == []
+    assert guard.has_requested("Tel: 06-13269210", ["phone"])
+    assert not guard.has_requested("Er is een online helpdesk waar u terechtkunt [1].", ["phone"])
+    assert guard.has_requested("Mail naar a.derooij@cedgroep.nl", ["phone", "email"])
+    assert guard.has_requested("In juli wordt het budget bekendgemaakt.", ["date"])
+    assert not guard.has_requested("Het budget wordt bekendgemaakt.", ["date"])
+    assert guard.has_requested("Wat is OOGO? Overleg.", [])
