@@ -11,6 +11,7 @@ import math
 import re
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -43,6 +44,11 @@ ANSWER_TYPES = {
         re.compile(r"(e-?mail|mailadres|mail adres|telefoon|nummer|bellen|\bcall\b|phone|contact|wie kan ik|bij wie|contactpersoon|terecht)", re.I),
         re.compile(r"(@|\b0\d[\d -]{7,}|contact op met|terecht bij|helpdesk)", re.I),
     ),
+    # a question after several things is answered by a whole list, not by one of its items
+    "list": (
+        re.compile(r"\b(welke|wat zijn|which|what are|noem|punten|situaties|stappen|stap voor stap|fases|vormen|partijen|doelen)\b", re.I),
+        re.compile(r"\n- .*\n- ", re.S),
+    ),
 }
 
 
@@ -58,6 +64,18 @@ class Sentence:
     start: int  # span in the document text
     end: int
     score: float = 0.0
+    heading: str = ""  # the section heading: scored with the sentence, not quoted
+
+
+def _list_end(doc_text: str, start: int, max_chars: int = 900) -> int:
+    """Where the list starting at ``start`` (its lead-in or first item) ends in the document."""
+    spans = split_sentences(doc_text[start : start + max_chars + 400], start)
+    end = spans[0][1] if spans else start
+    for s2, e2, t2 in spans[1:]:
+        if not (_LIST_ITEM.match(t2) or _LABEL_LINE.match(t2)) or e2 - start > max_chars:
+            break
+        end = e2
+    return end
 
 
 def repeats(a: Sentence, b: Sentence) -> bool:
@@ -100,9 +118,23 @@ class EvidenceSelector:
             return np.stack([self._cache[t] for t in texts])
 
     def candidates(self, snapshot: Snapshot, hits: list[Hit]) -> list[Sentence]:
-        """Sentences of every hit, plus the rest of its section when it is a fragment."""
+        """Sentences of every hit, plus the rest of its section when it is a fragment.
+
+        A list travels as one unit with its lead-in (or its heading), even when
+        the chunker split it; a sentence starting "Dit ..." travels with the one
+        before it.
+        """
         out: list[Sentence] = []
-        seen: set[tuple[str, int]] = set()
+        seen: set[tuple[str, int, int]] = set()
+
+        def add(n: int, rec: Any, start: int, end: int, text: str, prior: float) -> None:
+            key = (rec.source, start, end)
+            if key in seen or len(text) < _MIN_SENT_CHARS and not (_LIST_ITEM.match(text) or _LABEL_LINE.match(text)):
+                return
+            seen.add(key)
+            heading = rec.section if rec.section and rec.section != rec.title else ""
+            out.append(Sentence(n, rec.source, text, start, end, prior, heading))
+
         for n, hit in enumerate(hits, start=1):
             records = [hit.record]
             if hit.record.section_parts > 1:
@@ -112,25 +144,19 @@ class EvidenceSelector:
                 spans = split_sentences(rec.text, rec.start)
                 doc_text = snapshot.documents.get(rec.source, {}).get("text", "")
                 for i, (start, end, text) in enumerate(spans):
-                    if text.endswith(":"):
-                        # a list's lead-in sentence carries its items with it
-                        items = []
-                        for s2, e2, t2 in spans[i + 1 :]:
-                            if not (_LIST_ITEM.match(t2) or _LABEL_LINE.match(t2)) or e2 - start > 700:
-                                break
-                            items.append((s2, e2))
-                        if items:
-                            end = items[-1][1]
-                            text = doc_text[start:end] or text
-                    elif i and _ANAPHOR.match(text) and not spans[i - 1][2].endswith(":"):
+                    previous = spans[i - 1][2] if i else ""
+                    if text.endswith(":") or (_LIST_ITEM.match(text) and not _LIST_ITEM.match(previous)):
+                        # a list with its lead-in, read on in the document past the chunk's end
+                        block_end = _list_end(doc_text, start)
+                        if block_end > end:
+                            add(n, rec, start, block_end, doc_text[start:block_end], prior)
+                            if text.endswith(":"):
+                                continue  # a bare lead-in says nothing
+                    elif i and _ANAPHOR.match(text) and not previous.endswith(":"):
                         # scored and quoted together with the sentence it refers to
                         start = spans[i - 1][0]
                         text = doc_text[start:end] or text
-                    key = (rec.source, start, end)
-                    if key in seen or len(text) < _MIN_SENT_CHARS and not (_LIST_ITEM.match(text) or _LABEL_LINE.match(text)):
-                        continue
-                    seen.add(key)
-                    out.append(Sentence(n, rec.source, text, start, end, prior))
+                    add(n, rec, start, end, text, prior)
         return out
 
     def rank(
@@ -139,7 +165,7 @@ class EvidenceSelector:
         """Sentences best first: dense similarity + stemmed term overlap + passage prior."""
         if not sentences:
             return []
-        vectors = self._vectors([s.text for s in sentences])
+        vectors = self._vectors([f"{s.heading}\n{s.text}" if s.heading else s.text for s in sentences])
         dense = vectors @ np.asarray(query_vector, dtype=np.float32)
         q_terms = set(keywords.query_terms(question))
         wanted = [ANSWER_TYPES[t][1] for t in answer_types(question)]
@@ -149,7 +175,7 @@ class EvidenceSelector:
             rank_prior = 1.0 / math.sqrt(sent.n)
             typed = self.type_weight if any(p.search(sent.text) for p in wanted) else 0.0
             score = float(sim) + self.overlap_weight * overlap + 0.04 * rank_prior * sent.score + typed
-            scored.append(Sentence(sent.n, sent.source, sent.text, sent.start, sent.end, score))
+            scored.append(Sentence(sent.n, sent.source, sent.text, sent.start, sent.end, score, sent.heading))
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
 
@@ -166,7 +192,12 @@ class EvidenceSelector:
                 break  # far weaker than the best: noise, not evidence
             if used + len(sent.text) > max_chars and chosen:
                 continue
-            if any(repeats(sent, c) for c in chosen):
+            inner = [c for c in chosen if c.source == sent.source and sent.start <= c.start and c.end <= sent.end]
+            if inner and len(inner) == sum(repeats(sent, c) for c in chosen) and sent.score >= inner[0].score - self.margin / 2:
+                # nearly as good and it contains what was chosen: the line with its lead-in, the item with its list
+                chosen = [c for c in chosen if c not in inner]
+                used -= sum(len(c.text) for c in inner)
+            elif any(repeats(sent, c) for c in chosen):
                 continue
             chosen.append(sent)
             used += len(sent.text)
