@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     evidence_margin: float = 0.12  # sentences further below the best are noise
     evidence_max_sentences: int = 5
     evidence_max_chars: int = 900
-    min_answer_evidence: float = 0.88  # best evidence-sentence score to answer when the model will not
+    min_answer_evidence: float = 0.85  # best evidence-sentence score to answer when the model will not
 
     # --- generation --------------------------------------------------------
     llm_backend: Literal["llamacpp", "openai", "ollama"] = "llamacpp"

@@ -295,7 +295,10 @@ class Assistant:
         if not strong:
             yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason=reason)
             return
-        units = sorted(typed[:3], key=lambda s: (s.n, s.start)) if needed else selected
+        units = selected
+        if needed:  # the units with the asked-for fact first, then the rest of the evidence
+            units = typed[:2] + [s for s in selected if not any(repeats(s, t) for t in typed[:2])]
+            units = sorted(units[: self.settings.evidence_max_sentences], key=lambda s: (s.n, s.start))
         if verified.kept:
             text = with_supporting_quotes(verified.text, units)
         else:
@@ -363,18 +366,25 @@ class Assistant:
         return out
 
 
+def cited_unit(sent: Sentence) -> str:
+    """One evidence unit with its [n]; a list's items stay on their own, indented lines."""
+    lines = [line.strip() for line in sent.text.splitlines() if line.strip()]
+    items_only = lines[0].startswith("- ")
+    lines[0] = lines[0].lstrip("- ")
+    last = lines[-1].rstrip(" .;:,")
+    lines[-1] = f"{last} [{sent.n}]."
+    indent = "" if items_only else "  "  # items of a list without lead-in stay siblings
+    return "\n".join([lines[0]] + [f"{indent}{line}" for line in lines[1:]])
+
+
 def extractive_text(selected: list[Sentence]) -> str:
     """The selected sentences, cited, grouped per source."""
     if not selected:
         return guard.NOT_IN_SOURCES
-    parts = []
-    for sent in selected:
-        body = sent.text.lstrip("- ").rstrip()
-        end = ""
-        if body and body[-1] in ".!?:;":
-            body, end = body[:-1], "."
-        parts.append(f"{body} [{sent.n}]{end or '.'}")
-    return " ".join(parts) if len(parts) <= 2 else "\n".join(f"- {p}" for p in parts)
+    parts = [cited_unit(sent) for sent in selected]
+    if len(parts) <= 2 and not any("\n" in p for p in parts):
+        return " ".join(parts)
+    return "\n".join(f"- {p}" for p in parts)
 
 
 def with_supporting_quotes(text: str, selected: list[Sentence]) -> str:
@@ -383,10 +393,10 @@ def with_supporting_quotes(text: str, selected: list[Sentence]) -> str:
     A small model often paraphrases one sentence and misses the one with the
     figure; the quotes below its answer keep the reply complete and checkable.
     """
-    extra = [s for s in selected if support(s.text, text) < 0.6]
+    extra = [s for s in selected if support(s.text, text) < 0.85]  # only near-verbatim use makes a quote redundant
     if not extra:
         return text
-    quotes = "\n".join(f"- {s.text.lstrip('- ').rstrip(' .;:')} [{s.n}]." for s in extra)
+    quotes = "\n".join(f"- {cited_unit(s)}" for s in extra)
     return f"{text}\n\nUit de bronnen:\n{quotes}"
 
 

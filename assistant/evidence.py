@@ -67,13 +67,21 @@ class Sentence:
     heading: str = ""  # the section heading: scored with the sentence, not quoted
 
 
-def _list_end(doc_text: str, start: int, max_chars: int = 900) -> int:
+_POINTER = re.compile(
+    r"^(- )?(Zie ook|Lees meer|Lees hoeveel|Lees hier|Bekijk ook|Meer informatie (vindt|leest) u|Retouradres)\b", re.I
+)
+
+
+def _list_end(doc_text: str, start: int, max_chars: int = 1200) -> int:
     """Where the list starting at ``start`` (its lead-in or first item) ends in the document."""
     spans = split_sentences(doc_text[start : start + max_chars + 400], start)
     end = spans[0][1] if spans else start
+    in_list = False
     for s2, e2, t2 in spans[1:]:
-        if not (_LIST_ITEM.match(t2) or _LABEL_LINE.match(t2)) or e2 - start > max_chars:
+        same_line = "\n" not in doc_text[end:s2]  # an item's second sentence
+        if not (_LIST_ITEM.match(t2) or _LABEL_LINE.match(t2) or (in_list and same_line)) or e2 - start > max_chars:
             break
+        in_list = in_list or bool(_LIST_ITEM.match(t2) or _LABEL_LINE.match(t2))
         end = e2
     return end
 
@@ -131,6 +139,8 @@ class EvidenceSelector:
             key = (rec.source, start, end)
             if key in seen or len(text) < _MIN_SENT_CHARS and not (_LIST_ITEM.match(text) or _LABEL_LINE.match(text)):
                 return
+            if _POINTER.match(text):
+                return  # "Zie ook ...", "Lees meer over ...", a letterhead: not an answer
             seen.add(key)
             heading = rec.section if rec.section and rec.section != rec.title else ""
             out.append(Sentence(n, rec.source, text, start, end, prior, heading))
@@ -171,7 +181,8 @@ class EvidenceSelector:
         wanted = [ANSWER_TYPES[t][1] for t in answer_types(question)]
         scored = []
         for sent, sim in zip(sentences, dense):
-            overlap = keywords.weighted_overlap(q_terms, sent.text)
+            # per line: a long list must not win on the sheer number of words it holds
+            overlap = max(keywords.weighted_overlap(q_terms, line) for line in sent.text.splitlines() if line.strip())
             rank_prior = 1.0 / math.sqrt(sent.n)
             typed = self.type_weight if any(p.search(sent.text) for p in wanted) else 0.0
             score = float(sim) + self.overlap_weight * overlap + 0.04 * rank_prior * sent.score + typed

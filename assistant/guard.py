@@ -179,9 +179,19 @@ def requested_types(question: str) -> list[str]:
     return [name for name, (ask, _) in REQUESTED_TYPES.items() if ask.search(question)]
 
 
+_NOT_A_QUANTITY = re.compile(r"(\+31|\b0\d)[\d -]{7,}\d|\bPostbus \d+|\b\d{4} ?[A-Z]{2}\b|\b(19|20)\d\d([-/](19|20)\d\d)?\b|[\w.+-]+@[\w-]+\.[\w.]+")
+
+
 def has_requested(text: str, types: list[str]) -> bool:
-    """Does the text hold any of the requested kinds of fact? (No request: yes.)"""
-    return not types or any(REQUESTED_TYPES[t][1].search(text) for t in types)
+    """Does the text hold any of the requested kinds of fact? (No request: yes.)
+
+    A phone number or a school year is no answer to "hoeveel" or "wat kost".
+    """
+    for t in types:
+        probe = _NOT_A_QUANTITY.sub(" ", text) if t == "number" else text
+        if REQUESTED_TYPES[t][1].search(probe):
+            return True
+    return not types
 
 
 _QUESTION_WORDS = {"welk", "welke", "wie", "wat", "waar", "daarover", "hierover", "daarvoor", "nummer", "adres"}

@@ -148,6 +148,9 @@ def verify_answer(text: str, texts_by_n: dict[int, str], min_support: float = 0.
             body = re.sub(r"^([-*•]|\d+[.)])\s+", "", body)
         if len(content_words(body)) == 0:
             continue  # a stray marker or punctuation
+        if len(content_words(body)) < 2 and not facts_in(body):
+            result.removed.append(RemovedClaim(raw, "te onvolledig om iets te beweren"))
+            continue  # "De uitdagingen en [5]."
         dangling = [n for n in cited if n not in by_n]
         valid = [n for n in dict.fromkeys(cited) if n in by_n]
         if dangling:
