@@ -276,7 +276,7 @@ class Assistant:
         answer.timings["generation"] = round(time.perf_counter() - t_gen, 4)
 
         refused = bool(_REFUSAL.search(raw)) and len(raw) < 200
-        verified = verify_answer("" if refused else raw, texts_by_n)
+        verified = verify_answer("" if refused else raw, texts_by_n, question=standalone)
         answer.removed = verified.removed
         if verified.kept and guard.has_requested(verified.text, needed):
             text = with_supporting_quotes(verified.text, selected)

@@ -128,7 +128,7 @@ def split_answer(text: str) -> list[str]:
     return merged
 
 
-def verify_answer(text: str, texts_by_n: dict[int, str], min_support: float = 0.5) -> Verified:
+def verify_answer(text: str, texts_by_n: dict[int, str], min_support: float = 0.5, question: str = "") -> Verified:
     """Keep only sentences whose citations resolve and whose facts and words the sources carry.
 
     ``texts_by_n`` maps each source number to the text it stands for (its
@@ -151,6 +151,9 @@ def verify_answer(text: str, texts_by_n: dict[int, str], min_support: float = 0.
         if len(content_words(body)) < 2 and not facts_in(body):
             result.removed.append(RemovedClaim(raw, "te onvolledig om iets te beweren"))
             continue  # "De uitdagingen en [5]."
+        if question and not facts_in(body) and support(body, question) >= 0.8:
+            result.removed.append(RemovedClaim(raw, "herhaalt alleen de vraag"))
+            continue  # "De CED-Groep noemt de bestedingsdoelen [1]." to "Welke bestedingsdoelen noemt de CED-Groep?"
         dangling = [n for n in cited if n not in by_n]
         valid = [n for n in dict.fromkeys(cited) if n in by_n]
         if dangling:

@@ -58,3 +58,14 @@ def test_unsupported_sentence_without_figures_is_removed() -> None:
 def test_uncited_but_supported_sentence_gets_a_citation() -> None:
     result = verify_answer("Gemeenten krijgen circa € 300 miljoen als specifieke uitkering.", SOURCES)
     assert result.text.endswith("[2].")
+
+
+def test_echo_of_the_question_and_fragments_are_removed() -> None:
+    sources = {1: "Aan welke bestedingsdoelen kun je denken? Ondersteuning voor thuiszitters. De uitdagingen zijn groot."}
+    question = "Welke NPO-bestedingsdoelen noemt de CED-Groep voor gemeenten?"
+    echo = "De CED-Groep voor gemeenten noemt de NPO-bestedingsdoelen [1]. Ondersteuning voor thuiszitters [1]."
+    result = verify_answer(echo, sources, question=question)
+    assert result.text == "Ondersteuning voor thuiszitters [1]."
+    assert [r.reason for r in result.removed] == ["herhaalt alleen de vraag"]
+    fragment = verify_answer("De uitdagingen en [1].", sources)
+    assert not fragment.kept and fragment.removed[0].reason == "te onvolledig om iets te beweren"
