@@ -46,7 +46,7 @@ ANSWER_TYPES = {
     ),
     # a question after several things is answered by a whole list, not by one of its items
     "list": (
-        re.compile(r"\b(welke|wat zijn|which|what are|noem|punten|situaties|stappen|stap voor stap|fases|vormen|partijen|doelen)\b", re.I),
+        re.compile(r"\b(welke [\w-]+(en|s)|wat zijn|which [\w-]+s|what are|noem|stappen|stap voor stap)\b", re.I),
         re.compile(r"\n- .*\n- ", re.S),
     ),
 }

@@ -168,8 +168,14 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int, str]]:
         out.append((pos, match.start()))
         pos = match.end()
     out.append((pos, len(text)))
-    spans = []
+    merged: list[tuple[int, int]] = []
     for a, b in out:
+        if merged and re.fullmatch(r"\s*\d{1,2}[.)]\s*", text[merged[-1][0] : merged[-1][1]]):
+            merged[-1] = (merged[-1][0], b)  # "1." opens a numbered item, it does not end a sentence
+        else:
+            merged.append((a, b))
+    spans = []
+    for a, b in merged:
         seg = text[a:b]
         stripped = seg.strip()
         if not stripped:
