@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     llm_model_path: Path | None = None
     llm_context_tokens: int = 4096
     llm_max_tokens: int = 320
+    llm_evidence_chars: int = 700  # evidence in the prompt: the model reads ~80 tokens/s on 2 cores
     llm_temperature: float = 0.0
     llm_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
     llm_timeout_s: float = 120.0

@@ -255,7 +255,7 @@ class Assistant:
         raw = ""
         try:
             model = get_chat_model(self.settings)
-            for chunk in model.stream(answer_messages(standalone, selected)):
+            for chunk in model.stream(answer_messages(standalone, selected, self.settings.llm_evidence_chars)):
                 token = str(chunk.content)
                 if not token:
                     continue
@@ -311,10 +311,11 @@ class Assistant:
         """Evidence that holds the kind of fact asked for, about the question's subject.
 
         "Wat is het telefoonnummer van de helpdesk?" is not answered by the phone
-        number of a CED adviser: the document it comes from must name the subject
-        (one of the question's rarest corpus terms).
+        number of a CED adviser. The subject is one of the question's rarest corpus terms.
         """
-        # only contact details belong to one named party; a figure or date may be phrased around it
+        # Contact details must come from a document about the party asked for, a date from a
+        # sentence or heading about the thing asked for; a figure is often phrased around its
+        # subject ("€ 300 miljoen aan gemeenten"), so it needs no such check.
         subject = guard.subject_terms(question, snapshot.keywords)
         best = ranked[0].score if ranked else 0.0
         out = []

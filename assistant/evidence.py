@@ -47,7 +47,7 @@ ANSWER_TYPES = {
     # a question after several things is answered by a whole list, not by one of its items
     "list": (
         re.compile(r"\b(welke [\w-]+(en|s)|wat zijn|which [\w-]+s|what are|noem|stappen|stap voor stap)\b", re.I),
-        re.compile(r"\n- .*\n- ", re.S),
+        re.compile(r"\n(- |\d+[.)] ).*\n(- |\d+[.)] )", re.S),
     ),
 }
 
@@ -72,11 +72,25 @@ _POINTER = re.compile(
 )
 
 
+def _list_start(doc_text: str, start: int) -> int:
+    """The first item of the list that the item at ``start`` belongs to (a chunk may start mid-list)."""
+    pos = start
+    while pos > 0:
+        line_end = doc_text.rfind("\n", 0, pos)
+        if line_end < 0:
+            break
+        prev_start = doc_text.rfind("\n", 0, line_end) + 1
+        if not _LIST_ITEM.match(doc_text[prev_start:line_end].strip()):
+            break
+        pos = prev_start + len(doc_text[prev_start:line_end]) - len(doc_text[prev_start:line_end].lstrip())
+    return pos
+
+
 def _list_end(doc_text: str, start: int, max_chars: int = 1200) -> int:
     """Where the list starting at ``start`` (its lead-in or first item) ends in the document."""
     spans = split_sentences(doc_text[start : start + max_chars + 400], start)
     end = spans[0][1] if spans else start
-    in_list = False
+    in_list = bool(spans) and bool(_LIST_ITEM.match(spans[0][2]))
     for s2, e2, t2 in spans[1:]:
         same_line = "\n" not in doc_text[end:s2]  # an item's second sentence
         if not (_LIST_ITEM.match(t2) or _LABEL_LINE.match(t2) or (in_list and same_line)) or e2 - start > max_chars:
@@ -134,6 +148,7 @@ class EvidenceSelector:
         """
         out: list[Sentence] = []
         seen: set[tuple[str, int, int]] = set()
+        blocks: list[tuple[str, int, int]] = []  # lists already taken as one unit
 
         def add(n: int, rec: Any, start: int, end: int, text: str, prior: float) -> None:
             key = (rec.source, start, end)
@@ -155,11 +170,14 @@ class EvidenceSelector:
                 doc_text = snapshot.documents.get(rec.source, {}).get("text", "")
                 for i, (start, end, text) in enumerate(spans):
                     previous = spans[i - 1][2] if i else ""
-                    if text.endswith(":") or (_LIST_ITEM.match(text) and not _LIST_ITEM.match(previous)):
+                    in_block = any(src == rec.source and a <= start < b for src, a, b in blocks)
+                    if not in_block and (text.endswith(":") or (_LIST_ITEM.match(text) and not _LIST_ITEM.match(previous))):
                         # a list with its lead-in, read on in the document past the chunk's end
-                        block_end = _list_end(doc_text, start)
-                        if block_end > end:
-                            add(n, rec, start, block_end, doc_text[start:block_end], prior)
+                        block_start = start if text.endswith(":") else _list_start(doc_text, start)
+                        block_end = _list_end(doc_text, block_start)
+                        if block_end > end or block_start < start:
+                            blocks.append((rec.source, block_start, block_end))
+                            add(n, rec, block_start, block_end, doc_text[block_start:block_end], prior)
                             if text.endswith(":"):
                                 continue  # a bare lead-in says nothing
                     elif i and _ANAPHOR.match(text) and not previous.endswith(":"):

@@ -47,6 +47,9 @@ _OUT_OF_SCOPE_PATTERNS = [
     r"\b(voetbal|football|soccer|uitslag|score|eredivisie|ajax|feyenoord|psv)\b",
     r"\b(vertaal|translate)\b",
     r"\b(aandelen|bitcoin|crypto|beurs)\b",
+    # other public services staff may ask about, none of them part of the NPO
+    r"\b(huurtoeslag|zorgtoeslag|toeslagen|belastingaangifte|paspoort|rijbewijs|identiteitskaart|parkeervergunning|"
+    r"bijstandsuitkering|bijstand|afvalkalender|omgevingsvergunning|bouwvergunning|uittreksel|verhuizing doorgeven)\b",
 ]
 _NPO_TERMS = re.compile(
     r"\b(npo|nationaal programma|onderwijs|school|scholen|gemeente|gemeenten|budget|kinderopvang|bso|"

@@ -74,6 +74,14 @@ def test_a_sentence_is_quoted_with_the_one_it_refers_to(assistant: Assistant) ->
     _check_citations(assistant, answer)
 
 
+def test_a_list_answers_as_a_whole_even_across_passages(assistant: Assistant) -> None:
+    """All spending goals, the first ones in the passage before the one retrieval found."""
+    goals = assistant.ask("Welke NPO-bestedingsdoelen noemt de CED-Groep voor gemeenten?", mode="extractive")
+    for item in ("zomerschool", "voorschoolse periode", "Ondersteuning voor thuiszitters", "ambtelijke capaciteit"):
+        assert item in goals.text, item
+    _check_citations(assistant, goals)
+
+
 def test_control_characters_are_harmless(assistant: Assistant) -> None:
     answer = assistant.ask("Wat is \x00\x1b[31m OOGO?", mode="extractive")
     assert not answer.abstained and "Op Overeenstemming Gericht Overleg" in answer.text

@@ -26,6 +26,9 @@ def test_out_of_scope_requests() -> None:
     for q in ["Wat voor weer wordt het morgen?", "Geef me een recept voor pannenkoeken", "Schrijf een Python-functie die priemgetallen telt", "Schrijf een speech voor de wethouder over het NPO"]:
         assert is_out_of_scope(q), q
     assert not is_out_of_scope("Mag de gemeente NPO-geld gebruiken voor een zomerschool?")
+    # other municipal services are not the NPO, unless the question ties them to it
+    assert is_out_of_scope("Hoe vraag ik huurtoeslag aan?")
+    assert not is_out_of_scope("Mag NPO-geld naar huurtoeslag?")
 
 
 def test_requested_types_and_whether_a_text_holds_them() -> None:

@@ -307,3 +307,11 @@ class TestEmbeddingsStandard(EmbeddingsIntegrationTests):
     @property
     def embedding_model_params(self) -> dict:
         return {"model": get_embeddings().model}
+
+
+def test_numbered_items_are_not_cut_after_their_number() -> None:
+    from ingest.chunking import split_sentences
+
+    text = "Stappen:\n1. Het verzamelen van data. Dit leidt tot een foto.\n2. Het duiden van de data."
+    sentences = [t for _, _, t in split_sentences(text)]
+    assert sentences == ["Stappen:", "1. Het verzamelen van data.", "Dit leidt tot een foto.", "2. Het duiden van de data."]
