@@ -20,7 +20,7 @@ from ingest.pipeline import IngestReport, Ingestor, Progress
 from settings import Settings, get_settings
 
 from . import guard
-from .evidence import EvidenceSelector, Sentence, repeats
+from .evidence import EvidenceSelector, Sentence, question_parts, repeats
 from .llm import get_chat_model, model_label
 from .prompts import NOT_FOUND_MARKER, answer_messages, rewrite_messages
 from .retrieval import HybridRetriever, IndexReader
@@ -226,10 +226,18 @@ class Assistant:
 
         t_ev = time.perf_counter()
         query_vector = self.embeddings.embed_query(clean_query(standalone))
-        ranked = self.evidence.rank(
-            standalone, query_vector, self.evidence.candidates(snapshot, hits), snapshot.keywords
-        )
+        candidates = self.evidence.candidates(snapshot, hits)
+        ranked = self.evidence.rank(standalone, query_vector, candidates, snapshot.keywords)
         selected = self.evidence.select(ranked)
+        parts = question_parts(standalone)
+        if len(parts) > 1:  # a compound question: every sub-question gets its best evidence
+            part_bests = []
+            for part in parts:
+                part_ranked = self.evidence.rank(
+                    part, self.embeddings.embed_query(clean_query(part)), candidates, snapshot.keywords
+                )
+                part_bests += part_ranked[:1]
+            selected = self.evidence.cover(selected, part_bests)
         answer.evidence_score = round(ranked[0].score, 4) if ranked else 0.0
         answer.timings["evidence"] = round(time.perf_counter() - t_ev, 4)
         texts_by_n = {

@@ -52,6 +52,19 @@ ANSWER_TYPES = {
 }
 
 
+_PART_SPLIT = re.compile(
+    r"(?<=\?)\s+(?=\S)|,?\s+en\s+(?=(?:wat|wie|waar|wanneer|hoe|welke|welk|hoeveel|met welke|voor welke|op welk|"
+    r"moet|moeten|kan|kunnen|is er|zijn er|mag|mogen)\b)",
+    re.IGNORECASE,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The sub-questions of a compound question ("Zit X in het consortium, en met welke werkwijze ...?")."""
+    parts = [p.strip(" ,") for p in _PART_SPLIT.split(question) if p and len(p.strip()) > 12]
+    return parts if len(parts) > 1 else [question]
+
+
 def answer_types(question: str) -> list[str]:
     return [name for name, (ask, _) in ANSWER_TYPES.items() if ask.search(question)]
 
@@ -207,6 +220,24 @@ class EvidenceSelector:
             scored.append(Sentence(sent.n, sent.source, sent.text, sent.start, sent.end, score, sent.heading))
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
+
+    def cover(self, selected: list[Sentence], part_bests: list[Sentence]) -> list[Sentence]:
+        """The selection plus the best unit of every sub-question it leaves out.
+
+        "Zit de CED-Groep in het consortium, en met welke werkwijze werkt zij?"
+        ranks the consortium sentences on top; the second half needs its own.
+        """
+        out = list(selected)
+        for unit in part_bests:
+            if any(repeats(unit, s) for s in out):
+                continue
+            if len(out) >= self.max_sentences:
+                weakest = min((s for s in out if s not in part_bests), key=lambda s: s.score, default=None)
+                if weakest is None:
+                    break
+                out.remove(weakest)
+            out.append(unit)
+        return sorted(out, key=lambda s: (s.n, s.start))
 
     def select(self, ranked: list[Sentence]) -> list[Sentence]:
         """The top sentences within a budget, in source then document order."""

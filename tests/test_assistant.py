@@ -82,6 +82,20 @@ def test_a_list_answers_as_a_whole_even_across_passages(assistant: Assistant) ->
     _check_citations(assistant, goals)
 
 
+def test_each_sub_question_keeps_its_best_evidence() -> None:
+    from assistant.evidence import EvidenceSelector, Sentence, question_parts
+
+    assert question_parts("Zit de CED-Groep in het consortium, en met welke werkwijze werkt zij?") == [
+        "Zit de CED-Groep in het consortium", "met welke werkwijze werkt zij?"]
+    assert question_parts("Hoeveel krijgen gemeenten? En wanneer horen ze dat?") == [
+        "Hoeveel krijgen gemeenten?", "En wanneer horen ze dat?"]
+    assert question_parts("Welke gemeenten en scholen doen mee?") == ["Welke gemeenten en scholen doen mee?"]
+    selector = EvidenceSelector(embeddings=None, max_sentences=2)  # type: ignore[arg-type]
+    a, b, c = (Sentence(1, "x.txt", f"zin {i} over iets anders", 100 * i, 100 * i + 20, 1 - i / 10) for i in range(3))
+    kept = selector.cover([a, b], [a, c])
+    assert kept == [a, c]  # the weakest unit that answers no sub-question makes room
+
+
 def test_control_characters_are_harmless(assistant: Assistant) -> None:
     answer = assistant.ask("Wat is \x00\x1b[31m OOGO?", mode="extractive")
     assert not answer.abstained and "Op Overeenstemming Gericht Overleg" in answer.text
