@@ -337,8 +337,7 @@ class Assistant:
                     continue
             elif subject and needed == ["date"]:
                 # "de deadline voor de verantwoording": a date about something else does not answer
-                rec = next((r for r in snapshot.by_source.get(sent.source, []) if r.start <= sent.start < r.end), None)
-                context = f"{rec.section if rec else ''}\n{sent.text}"
+                context = f"{snapshot.section_at(sent.source, sent.start)}\n{sent.text}"
                 if not set(subject) & snapshot.keywords.document_terms(context):
                     continue
             if not any(repeats(sent, o) for o in out):
@@ -358,9 +357,7 @@ class Assistant:
                 continue
             best = max(pool, key=lambda s: support(claims, s.text))
             doc = snapshot.documents.get(best.source, {})
-            hit_section = next(
-                (r.section for r in snapshot.by_source.get(best.source, []) if r.start <= best.start < r.end), ""
-            )
+            hit_section = snapshot.section_at(best.source, best.start)
             out.append(
                 Citation(
                     n=n,
@@ -377,7 +374,7 @@ class Assistant:
 
 def cited_unit(sent: Sentence) -> str:
     """One evidence unit with its [n]; a list's items stay on their own, indented lines."""
-    lines = [line.strip() for line in sent.text.splitlines() if line.strip()]
+    lines = [line.strip() for line in sent.text.splitlines() if line.strip()] or [""]
     items_only = lines[0].startswith("- ")
     lines[0] = lines[0].lstrip("- ")
     last = lines[-1].rstrip(" .;:,")

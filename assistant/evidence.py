@@ -85,10 +85,14 @@ _POINTER = re.compile(
 )
 
 
-def _list_start(doc_text: str, start: int) -> int:
-    """The first item of the list that the item at ``start`` belongs to (a chunk may start mid-list)."""
+def _list_start(doc_text: str, start: int, max_chars: int = 1200) -> int:
+    """The first item of the list that the item at ``start`` belongs to (a chunk may start mid-list).
+
+    Looks back at most ``max_chars`` (a unit's size): a document of nothing but
+    bullets must not be scanned from the top for every question.
+    """
     pos = start
-    while pos > 0:
+    while pos > max(0, start - max_chars):
         line_end = doc_text.rfind("\n", 0, pos)
         if line_end < 0:
             break
@@ -132,6 +136,7 @@ class EvidenceSelector:
         margin: float = 0.12,
         max_sentences: int = 5,
         max_chars: int = 900,
+        max_candidates: int = 150,
     ) -> None:
         self.embeddings = embeddings
         self.overlap_weight = overlap_weight
@@ -139,6 +144,9 @@ class EvidenceSelector:
         self.margin = margin
         self.max_sentences = max_sentences
         self.max_chars = max_chars
+        # every candidate is embedded at query time; the corpus needs at most ~90 per
+        # question, a long document without headings would need thousands
+        self.max_candidates = max_candidates
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -165,6 +173,8 @@ class EvidenceSelector:
 
         def add(n: int, rec: Any, start: int, end: int, text: str, prior: float) -> None:
             key = (rec.source, start, end)
+            if len(out) >= self.max_candidates:
+                return
             if key in seen or len(text) < _MIN_SENT_CHARS and not (_LIST_ITEM.match(text) or _LABEL_LINE.match(text)):
                 return
             if _POINTER.match(text):

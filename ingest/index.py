@@ -195,14 +195,22 @@ class Snapshot:
             recs.sort(key=lambda r: r.ordinal)
         self.by_source = by_source
 
-    def neighbours(self, rec: ChunkRecord) -> list[ChunkRecord]:
-        """The other chunks of the same section, in order."""
+    def neighbours(self, rec: ChunkRecord, max_distance: int = 8) -> list[ChunkRecord]:
+        """The other chunks of the same section, in order.
+
+        Capped at ``max_distance`` chunks either side: a document without headings is
+        one long section, and the whole of it would be read (and embedded) per question.
+        """
+        reach = min(rec.section_parts, max_distance)
         return [
             r
             for r in self.by_source.get(rec.source, [])
-            if r.section == rec.section and r.chunk_id != rec.chunk_id
-            and abs(r.ordinal - rec.ordinal) <= rec.section_parts
+            if r.section == rec.section and r.chunk_id != rec.chunk_id and abs(r.ordinal - rec.ordinal) <= reach
         ]
+
+    def section_at(self, source: str, offset: int) -> str:
+        """The section heading of the chunk holding character ``offset`` of ``source``."""
+        return next((r.section for r in self.by_source.get(source, []) if r.start <= offset < r.end), "")
 
 
 # ---------------------------------------------------------------- store
