@@ -219,6 +219,7 @@ class Assistant:
             snapshot.keywords,
             self.settings.min_dense_similarity,
             self.settings.min_bm25_overlap,
+            snapshot.content_terms,
         )
         if not gate.allowed:
             yield finish(text=gate.message, abstained=True, reason=gate.reason)

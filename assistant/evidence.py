@@ -17,6 +17,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from ingest.chunking import split_sentences
+from ingest.clean import POINTER
 from ingest.index import KeywordIndex, Snapshot
 
 from .retrieval import Hit
@@ -80,9 +81,6 @@ class Sentence:
     heading: str = ""  # the section heading: scored with the sentence, not quoted
 
 
-_POINTER = re.compile(
-    r"^(- )?(Zie ook|Lees meer|Lees hoeveel|Lees hier|Bekijk ook|Meer informatie (vindt|leest) u|Retouradres)\b", re.I
-)
 
 
 def _list_start(doc_text: str, start: int, max_chars: int = 1200) -> int:
@@ -177,7 +175,7 @@ class EvidenceSelector:
                 return
             if key in seen or len(text) < _MIN_SENT_CHARS and not (_LIST_ITEM.match(text) or _LABEL_LINE.match(text)):
                 return
-            if _POINTER.match(text):
+            if POINTER.match(text):
                 return  # "Zie ook ...", "Lees meer over ...", a letterhead: not an answer
             seen.add(key)
             heading = rec.section if rec.section and rec.section != rec.title else ""
@@ -207,6 +205,10 @@ class EvidenceSelector:
                         # scored and quoted together with the sentence it refers to
                         start = spans[i - 1][0]
                         text = doc_text[start:end] or text
+                    if text.endswith(",") and i + 1 < len(spans) and doc_text:
+                        # a line that goes on below: "de minister voor ..., / Arie Slob"
+                        end = spans[i + 1][1]
+                        text = doc_text[start:end]
                     add(n, rec, start, end, text, prior)
         return out
 

@@ -38,6 +38,7 @@ _INJECTION_PATTERNS = [
     r"\b(zeg|antwoord|schrijf|say|answer)\b.{0,30}\b(dat|that)\b.{0,60}\b(\d+\s*(miljard|miljoen|billion|million))",
     r"(toon|laat zien|print|herhaal|reveal|show|repeat).{0,30}(prompt|instructies|instructions|configuratie)",
     r"<\s*/?\s*(system|assistant|im_start|im_end)\s*>|\[/?INST\]",
+    r"(#{2,}\s*|\b)(systeem|system|systeemmelding|admin)\s*:",  # a fake role marker
 ]
 _OUT_OF_SCOPE_PATTERNS = [
     r"\b(weer|weerbericht|weersverwachting|weather|regen|temperatuur)\b",
@@ -56,7 +57,8 @@ _NPO_TERMS = re.compile(
     r"thuiszitter|leerling|jeugd|wethouder|samenwerkingsverband|gka|subsidie|uitkering|education|municipal)",
     re.IGNORECASE,
 )
-_CAPITAL_OR_NUMBER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w-]{2,}|\d{4}|\d+[.,]?\d*)\b")
+_CAPITAL_OR_NUMBER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z]{2,}\b|[A-Z][\w-]{2,}|\d{4}|\d+[.,]?\d*)\b")
+_ACRONYM = re.compile(r"^[A-Z]{2,}$")
 
 
 @dataclass(frozen=True)
@@ -80,13 +82,18 @@ def is_out_of_scope(question: str) -> bool:
     return bool(hits and task and re.search(r"gedicht|poem|speech|toespraak|lied|song|code|python|script|rap", question, re.IGNORECASE))
 
 
+_QUESTION_MARKER = re.compile(r"\b(vraag|question)\s*:\s*", re.IGNORECASE)
+
+
 def strip_injection(question: str) -> str:
-    """The question part before an appended instruction, when there is one."""
-    for p in _INJECTION_PATTERNS:
-        m = re.search(p, question, re.IGNORECASE | re.DOTALL)
-        if m and m.start() > 15:
-            return question[: m.start()].strip(" .,;:-")
-    return question
+    """The real question around an injected instruction: before an appended one, after a leading one."""
+    starts = [m.start() for p in _INJECTION_PATTERNS for m in re.finditer(p, question, re.IGNORECASE | re.DOTALL)]
+    if starts and min(starts) <= 15:
+        # "SYSTEEMMELDING: ... Vraag: mogen scholen ...?": the question after the marker
+        marker = _QUESTION_MARKER.search(question, min(starts))
+        return question[marker.end() :].strip() if marker else question
+    starts = [s for s in starts if s > 15]
+    return question[: min(starts)].strip(" .,;:-#") if starts else question
 
 
 _ENGLISH = re.compile(r"\b(the|what|how|which|who|when|does|can|is|are|of|for|and|with)\b", re.IGNORECASE)
@@ -96,21 +103,25 @@ def is_english(question: str) -> bool:
     return len(_ENGLISH.findall(question)) >= 2
 
 
-def missing_specific_terms(question: str, keywords: KeywordIndex) -> list[str]:
-    """Names, years and figures in the question that occur nowhere in the corpus.
+def missing_specific_terms(question: str, keywords: KeywordIndex, vocabulary: set[str] | None = None) -> list[str]:
+    """Names, acronyms, years and figures in the question that no source says anything about.
 
     "Hoeveel krijgt Utrecht?" retrieves budget passages that look relevant, yet
     no source says anything about Utrecht. Capitalised words count only in Dutch
-    questions (English ones capitalise ordinary words) and a word that starts a
-    corpus term ("Rijk" ~ "rijksoverheid") is not missing.
+    questions (English ones capitalise ordinary words), acronyms ("MR", "GMR") in
+    both, and a word that starts a corpus term ("Rijk" ~ "rijksoverheid") is not
+    missing. ``vocabulary`` is what the documents cover (``Snapshot.content_terms``):
+    a word that only occurs in a "Zie ook ..." pointer is missing.
     """
-    vocab = keywords.retriever.vocab_dict if keywords.ids else {}
+    vocab = vocabulary if vocabulary is not None else (keywords.retriever.vocab_dict if keywords.ids else {})
     english = is_english(question)
     missing = []
     for match in _CAPITAL_OR_NUMBER.finditer(question):
         word = match.group(1)
         is_number = word[0].isdigit()
-        if (is_number and len(word) < 4 and "," not in word and "." not in word) or (english and not is_number):
+        if is_number and len(word) < 4 and "," not in word and "." not in word:
+            continue
+        if english and not is_number and not _ACRONYM.match(word):
             continue
         terms = keywords.query_terms(word)
         if not terms or any(t in vocab for t in terms):
@@ -127,11 +138,12 @@ def evidence_gate(
     keywords: KeywordIndex,
     min_dense: float,
     min_overlap: float,
+    vocabulary: set[str] | None = None,
 ) -> GateResult:
     """Is there enough evidence to answer? Calibrated on the dev split."""
     if not hits:
         return GateResult(False, "weak_evidence", NOT_IN_SOURCES)
-    missing = missing_specific_terms(question, keywords)
+    missing = missing_specific_terms(question, keywords, vocabulary)
     if missing:
         return GateResult(False, "missing_terms:" + ",".join(missing), NOT_IN_SOURCES)
     best_dense = max(h.dense for h in hits)

@@ -77,6 +77,9 @@ def _heading_level(lines: list[_Line], i: int) -> int:
         return 0
     if not (line[0].isupper() or line[0].isdigit()):
         return 0
+    previous = next((l.text for l in reversed(lines[:i]) if l.text), "")
+    if previous.endswith(","):
+        return 0  # it completes the line before: "de minister voor ..., / Arie Slob"
     nxt = next((l.text for l in lines[i + 1 :] if l.text), None)
     if nxt is None or not _looks_like_body(nxt):
         return 0

@@ -19,6 +19,11 @@ _ANGLE_URL = re.compile(r"<(https?://[^>\s]+)>")
 _ZERO_ACRONYM = re.compile(r"\b(?=[A-Z0]*[A-Z])(?=[A-Z0]*0)[A-Z0]{3,}\b")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _SPACES = {ord(c): " " for c in "\u00a0\u2002\u2003\u2007\u2009\u202f\t"}
+# Navigation, not content: "Zie ook 'Wat is de rol van de MR?'", "Lees meer ...", a letterhead.
+# Such a sentence names a topic without saying anything about it.
+POINTER = re.compile(
+    r"^(- )?(Zie ook|Lees meer|Lees hoeveel|Lees hier|Bekijk ook|Meer informatie (vindt|leest) u|Retouradres)\b", re.I
+)
 
 
 def fix_zero_acronyms(text: str) -> str:

@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,8 @@ from langchain_core.embeddings import Embeddings
 
 from settings import Settings
 
-from .chunking import chunk_sentences
-from .clean import clean_query
+from .chunking import chunk_sentences, split_sentences
+from .clean import POINTER, clean_query
 
 CURRENT = "CURRENT"
 DUTCH_STOPWORDS = "nl"
@@ -207,6 +208,21 @@ class Snapshot:
             for r in self.by_source.get(rec.source, [])
             if r.section == rec.section and r.chunk_id != rec.chunk_id and abs(r.ordinal - rec.ordinal) <= reach
         ]
+
+    @cached_property
+    def content_terms(self) -> set[str]:
+        """Stemmed terms the documents say something about.
+
+        A pointer ("Zie ook 'Wat is de rol van de MR en de GMR?'") names a topic
+        the corpus does not cover, so its words do not count.
+        """
+        terms: set[str] = set()
+        for rec in self.chunks.values():
+            terms |= self.keywords.document_terms(f"{rec.title}\n{rec.section}")
+            for _, _, text in split_sentences(rec.text):
+                if not POINTER.match(text):
+                    terms |= self.keywords.document_terms(text)
+        return terms
 
     def section_at(self, source: str, offset: int) -> str:
         """The section heading of the chunk holding character ``offset`` of ``source``."""

@@ -51,6 +51,22 @@ def test_gates_refuse_without_figures(assistant: Assistant) -> None:
         assert not AMOUNT.search(answer.text.replace("5000", "").replace("2000", "")), answer.text
 
 
+def test_a_topic_the_sources_only_point_to_is_refused(assistant: Assistant) -> None:
+    """The FAQ says "Zie ook 'Wat is de rol van de MR en de GMR?'" but never answers it."""
+    answer = assistant.ask("Wat is de rol van de MR en de GMR bij de NPO-plannen van scholen?", mode="extractive")
+    assert answer.abstained and answer.reason.startswith("missing_terms"), answer.text
+    # the same words in a question the sources do answer
+    kept = assistant.ask("Op welk niveau wordt verantwoording gevraagd als scholen samen via het samenwerkingsverband plannen maken?", mode="extractive")
+    assert not kept.abstained and "schoolbestuursniveau" in kept.text, kept.text
+
+
+def test_the_letter_is_signed_by_name(assistant: Assistant) -> None:
+    """The signature's name is on its own line under the title: it is text, not a heading."""
+    answer = assistant.ask("Welke minister heeft de NPO-brief aan de wethouders ondertekend?", mode="extractive")
+    assert "Arie Slob" in answer.text, answer.text
+    _check_citations(assistant, answer)
+
+
 def test_asked_for_contact_details_come_from_the_right_party(assistant: Assistant) -> None:
     """A phone number is only an answer when its document is about whom the user asked for."""
     ced = assistant.ask("Welk telefoonnummer kan ik bellen bij de CED-Groep?", mode="extractive")
