@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     evidence_margin: float = 0.12  # sentences further below the best are noise
     evidence_max_sentences: int = 5
     evidence_max_chars: int = 900
+    # a chosen sentence is quoted with the next one of its paragraph when the pair stays this short:
+    # "De regie ligt bij scholen ... kan dat." + "Verantwoording wordt gevraagd op schoolbestuursniveau."
+    evidence_window_chars: int = 400
     min_answer_evidence: float = 0.85  # best evidence-sentence score to answer when the model will not
 
     # --- generation --------------------------------------------------------

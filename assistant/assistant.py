@@ -51,6 +51,7 @@ class Assistant:
             margin=self.settings.evidence_margin,
             max_sentences=self.settings.evidence_max_sentences,
             max_chars=self.settings.evidence_max_chars,
+            window_chars=self.settings.evidence_window_chars,
         )
         self._ingest_lock = threading.Lock()
 
@@ -239,6 +240,7 @@ class Assistant:
                 )
                 part_bests += part_ranked[:1]
             selected = self.evidence.cover(selected, part_bests)
+        selected = self.evidence.widen(selected, snapshot)
         answer.evidence_score = round(ranked[0].score, 4) if ranked else 0.0
         answer.timings["evidence"] = round(time.perf_counter() - t_ev, 4)
         texts_by_n = {

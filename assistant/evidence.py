@@ -135,6 +135,7 @@ class EvidenceSelector:
         max_sentences: int = 5,
         max_chars: int = 900,
         max_candidates: int = 150,
+        window_chars: int = 400,
     ) -> None:
         self.embeddings = embeddings
         self.overlap_weight = overlap_weight
@@ -145,6 +146,7 @@ class EvidenceSelector:
         # every candidate is embedded at query time; the corpus needs at most ~90 per
         # question, a long document without headings would need thousands
         self.max_candidates = max_candidates
+        self.window_chars = window_chars
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -274,3 +276,40 @@ class EvidenceSelector:
             chosen.append(sent)
             used += len(sent.text)
         return sorted(chosen, key=lambda s: (s.n, s.start))
+
+    def widen(self, selected: list[Sentence], snapshot: Snapshot) -> list[Sentence]:
+        """Each chosen sentence with the next one of its paragraph (a sentence window).
+
+        e5-small ranks "De regie ligt bij scholen, dus als die besluiten om (deel)plannen
+        op niveau van het samenwerkingsverband uit te werken, kan dat." first; the answer
+        to "op welk niveau verantwoorden?" is the short sentence after it. Lists and
+        multi-line units are already whole. Overlapping units merge into one quote.
+        """
+        if self.window_chars <= 0:
+            return selected
+        widened: list[Sentence] = []
+        for sent in selected:
+            doc = snapshot.documents.get(sent.source, {}).get("text", "")
+            if not doc or "\n" in sent.text.strip() or doc[sent.start : sent.end] != sent.text:
+                widened.append(sent)
+                continue
+            para_end = doc.find("\n", sent.end)
+            para_end = len(doc) if para_end < 0 else para_end
+            following = split_sentences(doc[sent.end : para_end], sent.end)
+            end = following[0][1] if following else sent.end
+            if following and not POINTER.match(following[0][2]) and end - sent.start <= self.window_chars:
+                sent = Sentence(sent.n, sent.source, doc[sent.start : end], sent.start, end, sent.score, sent.heading)
+            widened.append(sent)
+        merged: list[Sentence] = []
+        for sent in sorted(widened, key=lambda s: (s.source, s.start)):
+            last = merged[-1] if merged else None
+            if last and last.source == sent.source and sent.start < last.end:
+                doc = snapshot.documents[sent.source]["text"]
+                end = max(last.end, sent.end)
+                merged[-1] = Sentence(
+                    min(last.n, sent.n), last.source, doc[last.start : end], last.start, end,
+                    max(last.score, sent.score), last.heading,
+                )
+            else:
+                merged.append(sent)
+        return sorted(merged, key=lambda s: (s.n, s.start))
