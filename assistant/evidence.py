@@ -41,6 +41,14 @@ ANSWER_TYPES = {
         re.compile(r"\b(wanneer|when|welke datum|deadline|welke maand|welk moment|periode|fase|fases)\b", re.I),
         re.compile(r"\b(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|zomer|\d{4}|doorlopend|doorgaand)\b", re.I),
     ),
+    "duration": (
+        re.compile(r"\b(hoe lang|how long|sinds wanneer|since when)\b", re.I),
+        re.compile(
+            r"\b(\d+|een|twee|drie|vier|vijf|tien|twintig|dertig|veertig|vijftig|zestig|honderd)\s+"
+            r"(jaar|jaren|maanden|weken|dagen|years|months)\b",
+            re.I,
+        ),
+    ),
     "contact": (
         re.compile(r"(e-?mail|mailadres|mail adres|telefoon|nummer|bellen|\bcall\b|phone|contact|wie kan ik|bij wie|contactpersoon|terecht)", re.I),
         re.compile(r"(@|\b0\d[\d -]{7,}|contact op met|terecht bij|helpdesk)", re.I),

@@ -137,6 +137,7 @@ def verify_answer(text: str, texts_by_n: dict[int, str], min_support: float = 0.
     by_n = texts_by_n
     result = Verified(text="")
     kept_lines: list[str] = []
+    said: list[set[str]] = []  # content words of the sentences kept so far
     for raw in split_answer(text):
         cited: list[int] = []
         for m in _CITE.finditer(raw):
@@ -154,6 +155,10 @@ def verify_answer(text: str, texts_by_n: dict[int, str], min_support: float = 0.
         if question and not facts_in(body) and support(body, question) >= 0.8:
             result.removed.append(RemovedClaim(raw, "herhaalt alleen de vraag"))
             continue  # "De CED-Groep noemt de bestedingsdoelen [1]." to "Welke bestedingsdoelen noemt de CED-Groep?"
+        words = content_words(body)
+        if any(len(words & earlier) >= 0.9 * len(words) for earlier in said):
+            result.removed.append(RemovedClaim(raw, "herhaling van een eerdere zin"))
+            continue  # a small model can loop: the same two sentences three times over
         dangling = [n for n in cited if n not in by_n]
         valid = [n for n in dict.fromkeys(cited) if n in by_n]
         if dangling:
@@ -191,6 +196,7 @@ def verify_answer(text: str, texts_by_n: dict[int, str], min_support: float = 0.
         if line and line[-1] in ".!?:":
             line, end = line[:-1], line[-1]
         kept_lines.append(f"{bullet}{line} {marker}{end}")
+        said.append(words)
         result.kept.append((body, supporting))
     result.text = "\n".join(kept_lines) if any(l.startswith("- ") for l in kept_lines) else " ".join(kept_lines)
     return result

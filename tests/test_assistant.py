@@ -60,6 +60,12 @@ def test_a_topic_the_sources_only_point_to_is_refused(assistant: Assistant) -> N
     assert not kept.abstained and "schoolbestuursniveau" in kept.text, kept.text
 
 
+def test_a_how_long_question_gets_the_sentence_with_the_duration(assistant: Assistant) -> None:
+    answer = assistant.ask("Hoe lang bestaat de CED-Groep al ongeveer?", mode="extractive")
+    assert "vijftig jaar" in answer.text, answer.text
+    _check_citations(assistant, answer)
+
+
 def test_the_letter_is_signed_by_name(assistant: Assistant) -> None:
     """The signature's name is on its own line under the title: it is text, not a heading."""
     answer = assistant.ask("Welke minister heeft de NPO-brief aan de wethouders ondertekend?", mode="extractive")

@@ -69,3 +69,13 @@ def test_echo_of_the_question_and_fragments_are_removed() -> None:
     assert [r.reason for r in result.removed] == ["herhaalt alleen de vraag"]
     fragment = verify_answer("De uitdagingen en [1].", sources)
     assert not fragment.kept and fragment.removed[0].reason == "te onvolledig om iets te beweren"
+
+
+def test_a_sentence_the_model_repeats_is_kept_once() -> None:
+    looping = (
+        "Gemeenten krijgen circa € 300 miljoen als specifieke uitkering [2]. Het budget is € 8,5 miljard [1]. "
+        "Gemeenten krijgen circa € 300 miljoen als specifieke uitkering [2]. Gemeenten krijgen circa € 300 miljoen [2]."
+    )
+    result = verify_answer(looping, SOURCES)
+    assert result.text == "Gemeenten krijgen circa € 300 miljoen als specifieke uitkering [2]. Het budget is € 8,5 miljard [1]."
+    assert [r.reason for r in result.removed] == ["herhaling van een eerdere zin"] * 2
