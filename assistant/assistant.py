@@ -328,11 +328,14 @@ class Assistant:
         # sentence or heading about the thing asked for; a figure is often phrased around its
         # subject ("€ 300 miljoen aan gemeenten"), so it needs no such check.
         subject = guard.subject_terms(question, snapshot.keywords)
+        rate = guard.RATE.search(question) if "number" in needed else None
         best = ranked[0].score if ranked else 0.0
         out = []
         for sent in ranked[:10]:
             if sent.score < best - 2 * self.settings.evidence_margin or not guard.has_requested(sent.text, needed):
                 continue
+            if rate and not re.search(rf"\bper\s+{re.escape(rate.group(1)[:5])}", sent.text, re.IGNORECASE):
+                continue  # "hoeveel per leerling?" is not answered by a total
             if subject and {"phone", "email"} & set(needed):
                 document = snapshot.documents.get(sent.source, {})
                 context = f"{document.get('title', '')}\n{document.get('text', '')}"

@@ -189,6 +189,10 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 }
 
 
+# "Hoeveel euro per leerling?": a rate, which a total does not answer
+RATE = re.compile(r"\bper\s+(leerling|kind|school|gemeente|inwoner|jaar|maand|pupil|student|child|municipality)", re.I)
+
+
 def requested_types(question: str) -> list[str]:
     """The kinds of fact the question asks for ("phone", "email", "number", "date")."""
     return [name for name, (ask, _) in REQUESTED_TYPES.items() if ask.search(question)]
