@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     ollama_base_url: str = "http://127.0.0.1:11434"
     ollama_model: str = "qwen2.5-coder:1.5b"
     default_mode: Literal["chat", "draft", "extractive"] = "chat"
+    # an English question is searched in Dutch (one short LLM call, not in extractive mode):
+    # the Dutch sources share few words with it, and e5-small bridges languages only partly
+    translate_questions: bool = True
 
     # --- app ---------------------------------------------------------------
     feedback_db: Path | None = None

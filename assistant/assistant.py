@@ -22,7 +22,7 @@ from settings import Settings, get_settings
 from . import guard
 from .evidence import EvidenceSelector, Sentence, question_parts, repeats
 from .llm import get_chat_model, model_label
-from .prompts import NOT_FOUND_MARKER, answer_messages, rewrite_messages
+from .prompts import NOT_FOUND_MARKER, answer_messages, rewrite_messages, translate_messages
 from .retrieval import HybridRetriever, IndexReader
 from .types import Answer, Citation, Mode, Source, StreamEvent
 from .verify import cited_numbers, content_words, split_answer, support, verify_answer
@@ -136,6 +136,29 @@ class Assistant:
             return self._heuristic_standalone(question, history)
         return rewritten
 
+    def _search_query(self, question: str, mode: Mode) -> str:
+        """The question in Dutch, for retrieval and evidence: the sources are Dutch.
+
+        Only English questions are translated, never in extractive mode (no LLM).
+        A translation that drops a figure or turns into an instruction is not used.
+        """
+        if mode == "extractive" or not self.settings.translate_questions or not guard.is_english(question):
+            return question
+        try:
+            out = get_chat_model(self.settings).invoke(translate_messages(question), max_tokens=80).content
+            dutch = str(out).strip().splitlines()[0].strip(' "') if str(out).strip() else ""
+        except Exception:  # noqa: BLE001 - search with the question as asked
+            return question
+        numbers = re.findall(r"\d+", question)
+        if (
+            not 8 <= len(dutch) <= 400
+            or guard.is_english(dutch)
+            or guard.is_injection(dutch)
+            or any(n not in dutch for n in numbers)
+        ):
+            return question
+        return dutch
+
     # ------------------------------------------------------------ answering
     def ask(
         self,
@@ -206,9 +229,10 @@ class Assistant:
         t_rewrite = time.perf_counter()
         standalone = self._standalone(question, history, mode)
         answer.standalone_question = standalone
+        search = answer.search_query = self._search_query(standalone, mode)
         answer.timings["rewrite"] = round(time.perf_counter() - t_rewrite, 4)
         t_ret = time.perf_counter()
-        hits = self.retriever.search(standalone)
+        hits = self.retriever.search(search)
         answer.sources = self._sources(hits)
         answer.timings["retrieval"] = round(time.perf_counter() - t_ret, 4)
         answer.timings["sources"] = round(time.perf_counter() - t0, 4)
@@ -227,11 +251,11 @@ class Assistant:
             return
 
         t_ev = time.perf_counter()
-        query_vector = self.embeddings.embed_query(clean_query(standalone))
+        query_vector = self.embeddings.embed_query(clean_query(search))
         candidates = self.evidence.candidates(snapshot, hits)
-        ranked = self.evidence.rank(standalone, query_vector, candidates, snapshot.keywords)
+        ranked = self.evidence.rank(search, query_vector, candidates, snapshot.keywords)
         selected = self.evidence.select(ranked)
-        parts = question_parts(standalone)
+        parts = question_parts(search)
         if len(parts) > 1:  # a compound question: every sub-question gets its best evidence
             part_bests = []
             for part in parts:

@@ -96,7 +96,7 @@ def strip_injection(question: str) -> str:
     return question[: min(starts)].strip(" .,;:-#") if starts else question
 
 
-_ENGLISH = re.compile(r"\b(the|what|how|which|who|when|does|can|is|are|of|for|and|with)\b", re.IGNORECASE)
+_ENGLISH = re.compile(r"\b(the|what|how|which|who|when|does|do|can|are|for|and|with|will|should|that|this|into|from|your|my)\b", re.IGNORECASE)  # not "is", "of": Dutch too
 
 
 def is_english(question: str) -> bool:

@@ -83,3 +83,14 @@ def rewrite_messages(question: str, history: list[dict[str, str]]) -> list[BaseM
         HumanMessage("Gesprek:\n" + "\n".join(turns) + f"\nLaatste vraag: {question}\nZelfstandige vraag:"),
     ]
 
+
+
+TRANSLATE_SYSTEM = """Vertaal de vraag naar het Nederlands. Neem namen, afkortingen (NPO, GKA, OCW) en getallen ongewijzigd over. Geef alleen de vertaalde vraag, zonder uitleg.
+
+Voorbeeld
+Vraag: How much money do municipalities get for a summer school?
+Nederlands: Hoeveel geld krijgen gemeenten voor een zomerschool?"""
+
+
+def translate_messages(question: str) -> list[BaseMessage]:
+    return [SystemMessage(TRANSLATE_SYSTEM), HumanMessage(f"Vraag: {question}\nNederlands:")]

@@ -59,6 +59,7 @@ class Answer:
     removed: list[RemovedClaim] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     standalone_question: str = ""
+    search_query: str = ""  # what was searched: the standalone question, in Dutch
     model: str = ""
     fallback: bool = False  # True when the extractive path replaced the LLM
     evidence_score: float = 0.0  # best evidence sentence (dense + term overlap); calibrates abstention
