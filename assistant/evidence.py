@@ -215,9 +215,11 @@ class EvidenceSelector:
                         # scored and quoted together with the sentence it refers to
                         start = spans[i - 1][0]
                         text = doc_text[start:end] or text
-                    if text.endswith(",") and i + 1 < len(spans) and doc_text:
-                        # a line that goes on below: "de minister voor ..., / Arie Slob"
-                        end = spans[i + 1][1]
+                    j = i
+                    while text.endswith(",") and j + 1 < len(spans) and j < i + 3 and doc_text:
+                        # a line that goes on below: "Met vriendelijke groet, / de minister voor ..., / Arie Slob"
+                        j += 1
+                        end = spans[j][1]
                         text = doc_text[start:end]
                     add(n, rec, start, end, text, prior)
         return out
