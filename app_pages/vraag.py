@@ -173,6 +173,9 @@ def _render_answer(msg: dict[str, Any], assistant: Any | None) -> None:
             st.caption("Gebruik het kopieerpictogram rechtsboven in het vak om het antwoord met bronnen te kopiëren.")
             st.code(_copy_text(answer), language=None, wrap_lines=True)
         st.caption(timings_caption(answer.get("timings"), answer.get("model", "")))
+    searched = answer.get("search_query") or ""
+    if searched and searched != answer.get("standalone_question"):
+        st.caption(f"Gezocht in het Nederlands als: “{searched}”")
     if msg.get("feedback_error"):
         st.caption(":red[Uw beoordeling kon niet worden opgeslagen.]")
     elif msg.get("comment_sent"):

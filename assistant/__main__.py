@@ -55,6 +55,8 @@ def ask(
         typer.echo("\nVerwijderd bij controle:")
         for r in answer.removed:
             typer.echo(f"- {r.text} ({r.reason})")
+    if answer.search_query and answer.search_query != answer.standalone_question:
+        typer.echo(f"\n(gezocht in het Nederlands als: “{answer.search_query}”)", err=True)
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in answer.timings.items())
     typer.echo(f"\n({answer.model}; {timings})", err=True)
 
