@@ -288,7 +288,7 @@ class EvidenceSelector:
         return sorted(chosen, key=lambda s: (s.n, s.start))
 
     def widen(self, selected: list[Sentence], snapshot: Snapshot) -> list[Sentence]:
-        """Each chosen sentence with the next one of its paragraph (a sentence window).
+        """Each chosen sentence with the next one of its paragraph, a list item with the next item.
 
         e5-small ranks "De regie ligt bij scholen, dus als die besluiten om (deel)plannen
         op niveau van het samenwerkingsverband uit te werken, kan dat." first; the answer
@@ -307,7 +307,16 @@ class EvidenceSelector:
             para_end = len(doc) if para_end < 0 else para_end
             following = split_sentences(doc[sent.end : para_end], sent.end)
             end = following[0][1] if following else sent.end
-            if following and not POINTER.match(following[0][2]) and end - sent.start <= self.window_chars:
+            if not (following and not POINTER.match(following[0][2]) and end - sent.start <= self.window_chars):
+                end = sent.end
+            line_start = doc.rfind("\n", 0, sent.start) + 1
+            if end == para_end and _LIST_ITEM.match(doc[line_start:]) and _LIST_ITEM.match(doc[para_end + 1 :]):
+                # the end of a list item: the next item follows ("In juli: ..." -> "In of na de zomer: ...")
+                next_end = doc.find("\n", para_end + 1)
+                next_end = len(doc) if next_end < 0 else next_end
+                if next_end - sent.start <= self.window_chars:
+                    end = next_end
+            if end > sent.end:
                 sent = Sentence(sent.n, sent.source, doc[sent.start : end], sent.start, end, sent.score, sent.heading)
             widened.append(sent)
         merged: list[Sentence] = []
