@@ -88,7 +88,26 @@ class Assistant:
     # ------------------------------------------------------------ retrieval
     def retrieve(self, question: str, history: list[dict[str, str]] | None = None) -> list[Source]:
         query = self._heuristic_standalone(question, history or [])
-        return self._sources(self.retriever.search(query))
+        return self._sources(self._search(query))
+
+    def _search(self, query: str) -> list[Any]:
+        """Hits for the question; a compound question also gets the best passage of each part.
+
+        "Kan dat, en waar moeten de scholen op letten als ze hun eigen NPO-middelen inzetten?"
+        ranks passages about the first half; the second half's passage replaces the
+        weakest hit that no part needs.
+        """
+        hits = self.retriever.search(query)
+        parts = question_parts(query)
+        if len(parts) < 2 or not hits:
+            return hits
+        needed = []
+        for part in parts:
+            best = self.retriever.search(part, 1)
+            if best and best[0].record.chunk_id not in {h.record.chunk_id for h in hits + needed}:
+                needed.append(best[0])
+        keep = len(hits) - len(needed)
+        return hits[:keep] + needed if keep > 0 else hits
 
     @staticmethod
     def _sources(hits: list[Any]) -> list[Source]:
@@ -232,7 +251,7 @@ class Assistant:
         search = answer.search_query = self._search_query(standalone, mode)
         answer.timings["rewrite"] = round(time.perf_counter() - t_rewrite, 4)
         t_ret = time.perf_counter()
-        hits = self.retriever.search(search)
+        hits = self._search(search)
         answer.sources = self._sources(hits)
         answer.timings["retrieval"] = round(time.perf_counter() - t_ret, 4)
         answer.timings["sources"] = round(time.perf_counter() - t0, 4)
