@@ -161,7 +161,12 @@ class Assistant:
         Only English questions are translated, never in extractive mode (no LLM).
         A translation that drops a figure or turns into an instruction is not used.
         """
-        if mode == "extractive" or not self.settings.translate_questions or not guard.is_english(question):
+        if (
+            mode == "extractive"
+            or not self.settings.translate_questions
+            or len(question) > 500  # a long text would cost seconds to read and write again
+            or not guard.is_english(question)
+        ):
             return question
         try:
             out = get_chat_model(self.settings).invoke(translate_messages(question), max_tokens=80).content
