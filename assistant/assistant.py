@@ -171,6 +171,7 @@ class Assistant:
         try:
             out = get_chat_model(self.settings).invoke(translate_messages(question), max_tokens=80).content
             dutch = str(out).strip().splitlines()[0].strip(' "') if str(out).strip() else ""
+            dutch = re.sub(r"^(vraag|nederlands|dutch)\s*:\s*", "", dutch, flags=re.IGNORECASE)
         except Exception:  # noqa: BLE001 - search with the question as asked
             return question
         numbers = re.findall(r"\d+", question)
