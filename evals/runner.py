@@ -17,6 +17,7 @@ from typing import Any
 
 from evals.golden import GoldItem, load_golden
 from evals.metrics import item_row, summarize
+from ingest.pipeline import index_is_stale
 from settings import Settings, get_settings
 
 REPORTS_DIR = Path(__file__).resolve().parent / "reports"
@@ -117,8 +118,8 @@ class OursAdapter:
         self.model_name = ""
 
     def prepare(self, log: Callable[[str], None]) -> None:
-        if not self.assistant.documents():
-            log("Geen index gevonden: de corpus wordt eerst geïndexeerd...")
+        if not self.assistant.documents() or index_is_stale(self.assistant.settings):
+            log("Geen actuele index gevonden: de corpus wordt eerst (bij)geïndexeerd...")
             report = self.assistant.ingest()
             log(report.summary())
         self.model_name = self.assistant.model_name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 from typing import Optional
@@ -12,24 +11,9 @@ from tqdm import tqdm
 
 from settings import get_settings
 
+from .pipeline import index_is_stale
+
 app = typer.Typer(add_completion=False, help="Documenten inlezen in de NPO-index (Chroma + BM25).")
-
-
-def corpus_is_stale() -> bool:
-    """True when the index is missing or corpus/ differs from what was indexed (no models needed)."""
-    from .index import IndexStore
-
-    settings = get_settings()
-    store = IndexStore(settings, embeddings=None)  # type: ignore[arg-type]
-    indexed = store.read_documents(store.current_generation())
-    if not indexed:
-        return True
-    on_disk = {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in settings.corpus_dir.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.name != "manifest.json"
-    }
-    return on_disk != {name: doc.get("sha256") for name, doc in indexed.items()}
 
 
 @app.command()
@@ -39,7 +23,7 @@ def main(
     delete: Optional[list[str]] = typer.Option(None, "--delete", help="Document (bestandsnaam) verwijderen."),
     if_stale: bool = typer.Option(False, "--if-stale", help="Alleen inlezen als de index ontbreekt of verouderd is."),
 ) -> None:
-    if if_stale and not rebuild and not paths and not delete and not corpus_is_stale():
+    if if_stale and not rebuild and not paths and not delete and not index_is_stale(get_settings()):
         typer.echo("De index is actueel; er is niets in te lezen.")
         raise typer.Exit(0)
 

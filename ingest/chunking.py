@@ -13,6 +13,10 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+# Bump when the same text would be cut into other chunks: an index built by an
+# older chunker is then stale and the next ingest re-chunks every document.
+CHUNKER_VERSION = 2
+
 _BULLET = re.compile(r"^(- |\d+[.)] )")
 _MD_HEADING = re.compile(r"^(#{1,6}) +(.+?)\s*#*$")
 _SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9€(\"'‘“-])|\n+")

@@ -8,6 +8,7 @@ never stop the others; their previously indexed version keeps serving.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -21,7 +22,7 @@ from langchain_core.documents import Document
 
 from settings import Settings
 
-from .chunking import chunk_text, embedding_text
+from .chunking import CHUNKER_VERSION, chunk_text, embedding_text
 from .dedup import near_duplicate_groups
 from .embeddings import SentenceTransformerEmbeddings
 from .index import IndexStore
@@ -61,6 +62,30 @@ class IngestReport:
             f"{len(self.failed)} mislukt. Fragmenten in de index: {self.chunks_total} "
             f"({self.chunks_embedded} opnieuw ingebed). Duur: {self.seconds:.1f} s."
         )
+
+
+def chunker_signature(settings: Settings) -> str:
+    """What decides chunk boundaries: an index made with another signature is stale."""
+    return f"v{CHUNKER_VERSION}/{settings.chunk_max_chars}/{settings.chunk_min_chars}"
+
+
+def index_is_stale(settings: Settings) -> bool:
+    """True when the index is missing, corpus/ differs from what was indexed, or the chunker changed.
+
+    Needs no models: it compares file hashes and the recorded chunker signature.
+    """
+    store = IndexStore(settings, embeddings=None)  # type: ignore[arg-type]
+    indexed = store.read_documents(store.current_generation())
+    if not indexed:
+        return True
+    on_disk = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in settings.corpus_dir.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.name != "manifest.json"
+    }
+    if on_disk != {name: doc.get("sha256") for name, doc in indexed.items()}:
+        return True
+    return any(doc.get("chunker") != chunker_signature(settings) for doc in indexed.values())
 
 
 def chunk_documents(doc: LoadedDocument, settings: Settings) -> list[Document]:
@@ -227,6 +252,7 @@ class Ingestor:
                 "note": doc.meta.note,
                 "sha256": doc.sha256,
                 "chunks": len(chunks),
+                "chunker": chunker_signature(self.settings),
                 "indexed_at": now if changed or not old else old.get("indexed_at", now),
                 "text": doc.text,
             }

@@ -102,6 +102,18 @@ def test_unchanged_rerun_embeds_nothing_and_ids_are_stable(ingestor: Ingestor) -
     }
 
 
+def test_an_index_cut_by_an_older_chunker_is_stale(ingestor: Ingestor, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make run` re-ingests after an upgrade that cuts chunks differently; otherwise it starts at once."""
+    from ingest import pipeline
+
+    assert not pipeline.index_is_stale(ingestor.settings)
+    monkeypatch.setattr(pipeline, "CHUNKER_VERSION", pipeline.CHUNKER_VERSION + 1)
+    assert pipeline.index_is_stale(ingestor.settings)
+    report = ingestor.run()
+    assert report.chunks_embedded == 0  # the same chunks: nothing is embedded again
+    assert not pipeline.index_is_stale(ingestor.settings)
+
+
 def test_editing_one_document_reembeds_only_its_chunks(ingestor: Ingestor) -> None:
     ingestor.run()
     before = chunk_records(ingestor)
