@@ -87,6 +87,10 @@ class Assistant:
 
     # ------------------------------------------------------------ retrieval
     def retrieve(self, question: str, history: list[dict[str, str]] | None = None) -> list[Source]:
+        """The passages ``ask`` would show first, without an LLM (an appended instruction is cut off)."""
+        question = _CONTROL.sub(" ", question or "").strip()
+        if guard.is_injection(question):
+            question = guard.strip_injection(question)
         query = self._heuristic_standalone(question, history or [])
         return self._sources(self._search(query))
 
