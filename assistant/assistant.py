@@ -278,6 +278,12 @@ class Assistant:
         if not gate.allowed:
             yield finish(text=gate.message, abstained=True, reason=gate.reason)
             return
+        needed = guard.requested_types(standalone)
+        if {"number", "date"} & set(needed) and search == standalone and not guard.is_english(standalone):
+            unknown = guard.unknown_subjects(standalone, snapshot.keywords, snapshot.content_terms)
+            if unknown:  # an amount or date for something the sources never mention
+                yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason="requested_fact_missing:" + ",".join(unknown))
+                return
 
         t_ev = time.perf_counter()
         query_vector = self.embeddings.embed_query(clean_query(search))
@@ -301,7 +307,6 @@ class Assistant:
             for i, h in enumerate(hits, start=1)
         }
 
-        needed = guard.requested_types(standalone)
         typed = self._typed_evidence(standalone, needed, ranked, snapshot) if needed else selected
         if needed and not typed:
             # asked for a phone number, amount or date that no retrieved passage gives

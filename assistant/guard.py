@@ -7,6 +7,7 @@ when retrieval found nothing that carries the question's specific terms.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -191,6 +192,25 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 
 # "Hoeveel euro per leerling?": a rate, which a total does not answer
 RATE = re.compile(r"\bper\s+(leerling|kind|school|gemeente|inwoner|jaar|maand|pupil|student|child|municipality)", re.I)
+
+
+def unknown_subjects(question: str, keywords: KeywordIndex, vocabulary: set[str]) -> list[str]:
+    """Long words (8+ letters: Dutch compounds name specific things) of a Dutch question
+    that nothing in the corpus resembles.
+
+    "Hoeveel NPO-geld krijgt een gemeente voor leerlingenvervoer?": the sources hold
+    amounts, none of them for leerlingenvervoer. A misspelling ("ondewijs") still
+    resembles a corpus word, so it is not unknown.
+    """
+    out = []
+    for word in dict.fromkeys(re.findall(r"\b[a-zà-ÿ]{8,}\b", question)):
+        terms = keywords.query_terms(word)
+        if not terms or any(t in vocabulary for t in terms):
+            continue
+        if any(difflib.get_close_matches(t, vocabulary, n=1, cutoff=0.8) for t in terms):
+            continue
+        out.append(word)
+    return out
 
 
 def requested_types(question: str) -> list[str]:
