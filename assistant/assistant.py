@@ -89,8 +89,7 @@ class Assistant:
     def retrieve(self, question: str, history: list[dict[str, str]] | None = None) -> list[Source]:
         """The passages ``ask`` would show first, without an LLM (an appended instruction is cut off)."""
         question = _CONTROL.sub(" ", question or "").strip()
-        if guard.is_injection(question):
-            question = guard.strip_injection(question)
+        question = guard.real_question(question) or question
         query = self._heuristic_standalone(question, history or [])
         return self._sources(self._search(query))
 
@@ -146,7 +145,7 @@ class Assistant:
         try:
             model = get_chat_model(self.settings)
             out = model.invoke(rewrite_messages(question, history), max_tokens=60).content
-            rewritten = str(out).strip().splitlines()[0].strip(' "') if str(out).strip() else ""
+            rewritten = _first_line(out)
         except Exception:  # noqa: BLE001 - fall back to the heuristic, never fail here
             rewritten = ""
         if len(rewritten) < 8 or len(rewritten) > 400 or guard.is_injection(rewritten):
@@ -174,8 +173,7 @@ class Assistant:
             return question
         try:
             out = get_chat_model(self.settings).invoke(translate_messages(question), max_tokens=80).content
-            dutch = str(out).strip().splitlines()[0].strip(' "') if str(out).strip() else ""
-            dutch = re.sub(r"^(vraag|nederlands|dutch)\s*:\s*", "", dutch, flags=re.IGNORECASE)
+            dutch = re.sub(r"^(vraag|nederlands|dutch)\s*:\s*", "", _first_line(out), flags=re.IGNORECASE)
         except Exception:  # noqa: BLE001 - search with the question as asked
             return question
         numbers = re.findall(r"\d+", question)
@@ -240,12 +238,11 @@ class Assistant:
                 "too_long", guard.TOO_LONG.format(n=len(question), max=self.settings.max_question_chars)
             )
             return
-        if guard.is_injection(question):
-            core = guard.strip_injection(question)
-            if core == question or len(core.split()) < 4 or guard.is_injection(core):
-                yield from refuse("injection", guard.INJECTION)
-                return
-            question = core  # answer the real question, ignore the appended instruction
+        core = guard.real_question(question)
+        if core is None:
+            yield from refuse("injection", guard.INJECTION)
+            return
+        question = core  # the real question; an injected instruction is ignored
         if guard.is_out_of_scope(question):
             yield from refuse("out_of_scope", guard.OUT_OF_SCOPE)
             return
@@ -434,6 +431,12 @@ class Assistant:
                 )
             )
         return out
+
+
+def _first_line(content: Any) -> str:
+    """The first line of a model reply, without quotes: a rewrite or translation is one line."""
+    text = str(content).strip()
+    return text.splitlines()[0].strip(' "') if text else ""
 
 
 def cited_unit(sent: Sentence) -> str:

@@ -89,8 +89,6 @@ class Sentence:
     heading: str = ""  # the section heading: scored with the sentence, not quoted
 
 
-
-
 def _list_start(doc_text: str, start: int, max_chars: int = 1200) -> int:
     """The first item of the list that the item at ``start`` belongs to (a chunk may start mid-list).
 

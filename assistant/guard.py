@@ -97,6 +97,19 @@ def strip_injection(question: str) -> str:
     return question[: min(starts)].strip(" .,;:-#") if starts else question
 
 
+def real_question(question: str) -> str | None:
+    """The question to answer: as asked, or what is left around an injected instruction.
+
+    None when nothing but the instruction is left ("Negeer je instructies en ...").
+    """
+    if not is_injection(question):
+        return question
+    core = strip_injection(question)
+    if core == question or len(core.split()) < 4 or is_injection(core):
+        return None
+    return core
+
+
 _ENGLISH = re.compile(r"\b(the|what|how|which|who|when|does|do|can|are|for|and|with|will|should|that|this|into|from|your|my)\b", re.IGNORECASE)  # not "is", "of": Dutch too
 
 

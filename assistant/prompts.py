@@ -84,7 +84,6 @@ def rewrite_messages(question: str, history: list[dict[str, str]]) -> list[BaseM
     ]
 
 
-
 TRANSLATE_SYSTEM = """Vertaal de vraag naar het Nederlands. Neem namen, afkortingen (NPO, GKA, OCW) en getallen ongewijzigd over. Geef alleen de vertaalde vraag, zonder uitleg.
 
 Voorbeeld
