@@ -159,7 +159,7 @@ def evidence_gate(
         return GateResult(False, "weak_evidence", NOT_IN_SOURCES)
     missing = missing_specific_terms(question, keywords, vocabulary)
     if missing:
-        return GateResult(False, "missing_terms:" + ",".join(missing), NOT_IN_SOURCES)
+        return GateResult(False, "missing_terms:" + ",".join(missing[:5]), NOT_IN_SOURCES)
     best_dense = max(h.dense for h in hits)
     q_terms = set(keywords.query_terms(question))
     top_terms: set[str] = set()
