@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     mmr_lambda: float = 0.8
     rerank_sentence_weight: float = 0.3
     rerank_overlap_weight: float = 0.1
+    # a passage holding what the question asks for (an e-mail address, a month) ranks higher
+    rerank_type_weight: float = 0.05
+    rerank_answer_types: tuple[str, ...] = ("contact", "date", "duration")
     min_dense_similarity: float = 0.80
     min_bm25_overlap: float = 0.34
     # evidence sentences: dense similarity + these weights (tuned on the dev split)

@@ -23,6 +23,8 @@ from ingest.clean import clean_query
 from ingest.index import ChunkRecord, IndexStore, Snapshot
 from settings import Settings
 
+from .questions import ANSWER_TYPES, answer_types
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -129,6 +131,7 @@ class HybridRetriever(BaseRetriever):
         s = self.settings
         qv = np.asarray(embedding, dtype=np.float32)
         q_terms = set(snapshot.keywords.query_terms(query))
+        wanted = [ANSWER_TYPES[t][1] for t in answer_types(query) if t in s.rerank_answer_types]
         for hit in hits:
             vectors = snapshot.sentence_vectors.get(hit.record.chunk_id)
             best_sentence = float((vectors @ qv).max()) if vectors is not None and len(vectors) else hit.dense
@@ -141,6 +144,7 @@ class HybridRetriever(BaseRetriever):
                 s.rerank_sentence_weight * best_sentence
                 + (1 - s.rerank_sentence_weight) * dense
                 + s.rerank_overlap_weight * overlap
+                + s.rerank_type_weight * any(p.search(hit.record.text) for p in wanted)
             )
         return sorted(hits, key=lambda h: h.score, reverse=True)
 

@@ -102,6 +102,15 @@ def test_asked_for_contact_details_come_from_the_right_party(assistant: Assistan
         assert "06-" not in answer.text and "@" not in answer.text
 
 
+def test_a_question_for_an_address_finds_the_passage_that_gives_one(assistant: Assistant) -> None:
+    """The GKA's e-mail address sits in a passage about selection criteria; asked for, it is shown and quoted."""
+    sources = assistant.retrieve("wat is het mail adres van de gelijke kansen aliantie?")
+    assert any("gelijkekansen@minocw.nl" in s.text for s in sources), [s.text[:60] for s in sources]
+    answer = assistant.ask("Wat is het e-mailadres van de Gelijke Kansen Alliantie?", mode="extractive")
+    assert not answer.abstained and "gelijkekansen@minocw.nl" in answer.text, answer.text
+    _check_citations(assistant, answer)
+
+
 def test_a_sentence_is_quoted_with_the_one_it_refers_to(assistant: Assistant) -> None:
     """ "Dit staat voor Data, Duiden, ..." only answers with the sentence that names the 4D approach."""
     answer = assistant.ask("Waar staan de vier D's van de CED-aanpak voor?", mode="extractive")
@@ -126,6 +135,8 @@ def test_each_sub_question_keeps_its_best_evidence() -> None:
     assert question_parts("Hoeveel krijgen gemeenten? En wanneer horen ze dat?") == [
         "Hoeveel krijgen gemeenten?", "En wanneer horen ze dat?"]
     assert question_parts("Welke gemeenten en scholen doen mee?") == ["Welke gemeenten en scholen doen mee?"]
+    assert question_parts("Who is in the consortium, and what is the e-mail address?") == [
+        "Who is in the consortium", "what is the e-mail address?"]
     selector = EvidenceSelector(embeddings=None, max_sentences=2)  # type: ignore[arg-type]
     a, b, c = (Sentence(1, "x.txt", f"zin {i} over iets anders", 100 * i, 100 * i + 20, 1 - i / 10) for i in range(3))
     kept = selector.cover([a, b], [a, c])

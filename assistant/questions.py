@@ -1,0 +1,55 @@
+"""What a question asks for: its answer type (amount, date, contact, ...) and its parts.
+
+Retrieval and evidence selection both use this, so it lives apart from either.
+"""
+
+from __future__ import annotations
+
+import re
+
+# What kind of answer a question asks for, and how a sentence shows it has one.
+ANSWER_TYPES = {
+    "number": (
+        re.compile(r"\b(hoeveel|hoe groot|hoe hoog|welk bedrag|bedrag|budget|percentage|aantal|how much|how many|amount)\b", re.I),
+        re.compile(r"\d"),
+    ),
+    "date": (
+        re.compile(r"\b(wanneer|when|welke datum|deadline|welke maand|welk moment|periode|fase|fases)\b", re.I),
+        re.compile(r"\b(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|zomer|\d{4}|doorlopend|doorgaand)\b", re.I),
+    ),
+    "duration": (
+        re.compile(r"\b(hoe lang|how long|sinds wanneer|since when)\b", re.I),
+        re.compile(
+            r"\b(\d+|een|twee|drie|vier|vijf|tien|twintig|dertig|veertig|vijftig|zestig|honderd)\s+"
+            r"(jaar|jaren|maanden|weken|dagen|years|months)\b",
+            re.I,
+        ),
+    ),
+    "contact": (
+        re.compile(r"(e-?mail|mailadres|mail adres|telefoon|nummer|bellen|\bcall\b|phone|contact|wie kan ik|bij wie|contactpersoon|terecht)", re.I),
+        re.compile(r"(@|\b0\d[\d -]{7,}|contact op met|terecht bij|helpdesk)", re.I),
+    ),
+    # a question after several things is answered by a whole list, not by one of its items
+    "list": (
+        re.compile(r"\b(welke [\w-]+(en|s)|wat zijn|which [\w-]+s|what are|noem|stappen|stap voor stap)\b", re.I),
+        re.compile(r"\n(- |\d+[.)] ).*\n(- |\d+[.)] )", re.S),
+    ),
+}
+
+
+_PART_SPLIT = re.compile(
+    r"(?<=\?)\s+(?=\S)|,?\s+en\s+(?=(?:wat|wie|waar|wanneer|hoe|welke|welk|hoeveel|met welke|voor welke|op welk|"
+    r"moet|moeten|kan|kunnen|is er|zijn er|mag|mogen)\b)"
+    r"|,?\s+and\s+(?=(?:what|who|where|when|how|which|is there|are there|can|may|must|do|does)\b)",
+    re.IGNORECASE,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The sub-questions of a compound question ("Zit X in het consortium, en met welke werkwijze ...?")."""
+    parts = [p.strip(" ,") for p in _PART_SPLIT.split(question) if p and len(p.strip()) > 12]
+    return parts if len(parts) > 1 else [question]
+
+
+def answer_types(question: str) -> list[str]:
+    return [name for name, (ask, _) in ANSWER_TYPES.items() if ask.search(question)]
