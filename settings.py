@@ -78,7 +78,10 @@ class Settings(BaseSettings):
     # a chosen sentence is quoted with the next one of its paragraph when the pair stays this short:
     # "De regie ligt bij scholen ... kan dat." + "Verantwoording wordt gevraagd op schoolbestuursniveau."
     evidence_window_chars: int = 400
-    min_answer_evidence: float = 0.85  # best evidence-sentence score to answer when the model will not
+    min_answer_evidence: float = 0.85  # best evidence-sentence score to quote the sources when the model's answer fails
+    # ... and when the model says the sources do not answer: on-topic questions the sources
+    # do not answer score up to ~0.98, answerable ones the model wrongly refuses from ~0.99
+    min_overrule_evidence: float = 0.985
 
     # --- generation --------------------------------------------------------
     llm_backend: Literal["llamacpp", "openai", "ollama"] = "llamacpp"

@@ -109,6 +109,32 @@ def support(sentence: str, source_text: str) -> float:
     return sum(1 for w in words if _prefix_match(w, pool)) / len(words)
 
 
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,7}\b")
+
+
+def question_terms(sentence: str, question: str) -> set[str]:
+    """The organisations a sentence names after the question: acronyms such as GGD, GKA, MR.
+
+    (Long question words were tried too: paraphrases such as "uitgesmeerd" or
+    "totale" then dropped good answers.)
+    """
+    return set(_ACRONYM.findall(sentence)) & set(_ACRONYM.findall(question)) if question else set()
+
+
+def mentions(term: str, source: str) -> bool:
+    """Does the source name the acronym, or spell it out ("NPO": Nationaal Programma Onderwijs)?"""
+    if re.search(rf"\b{re.escape(term)}\b", source):
+        return True
+    letters = [c for c in term.casefold() if c.isalpha()]
+    initials = "".join(w[0] for w in _WORD.findall(source.casefold()))
+    return len(letters) > 1 and "".join(letters) in initials
+
+
+def _closest(sentence: str, source_text: str) -> str:
+    """The source sentence that supports the claim best: where its names must be."""
+    return max(split_answer(source_text) or [source_text], key=lambda s: support(sentence, s))
+
+
 @dataclass
 class Verified:
     text: str
@@ -128,12 +154,21 @@ def split_answer(text: str) -> list[str]:
     return merged
 
 
-def verify_answer(text: str, texts_by_n: dict[int, str], min_support: float = 0.5, question: str = "") -> Verified:
+def verify_answer(
+    text: str,
+    texts_by_n: dict[int, str],
+    min_support: float = 0.5,
+    question: str = "",
+    headers_by_n: dict[int, str] | None = None,
+) -> Verified:
     """Keep only sentences whose citations resolve and whose facts and words the sources carry.
 
     ``texts_by_n`` maps each source number to the text it stands for (its
-    passage, plus the rest of the section when the passage is a fragment).
+    passage, plus the rest of the section when the passage is a fragment);
+    ``headers_by_n`` to its document's title and publisher, which name who
+    speaks in it (the CED-Groep's page says "wij").
     """
+    headers = headers_by_n or {}
     by_n = texts_by_n
     result = Verified(text="")
     kept_lines: list[str] = []
@@ -168,9 +203,15 @@ def verify_answer(text: str, texts_by_n: dict[int, str], min_support: float = 0.
         claim_facts = facts_in(body)
         # English answers from Dutch sources share names and figures, few other words
         needed = 0.25 if len(_ENGLISH_WORDS.findall(body)) >= 2 else min_support
+        # an organisation the sentence takes over from the question must be in its source: "De GGD speelt
+        # een rol ..." cited to "De GKA speelt een rol ..." answers a question about the GGD with the GKA's role
+        taken = question_terms(body, question)
+
         # repair: pick the sources that carry the facts and words when citations are missing or wrong
         def carries(n: int) -> bool:
-            return not unsupported_facts(claim_facts, source_facts(by_n[n])) and support(body, by_n[n]) >= needed
+            if unsupported_facts(claim_facts, source_facts(by_n[n])) or support(body, by_n[n]) < needed:
+                return False
+            return not taken or all(mentions(term, _closest(body, by_n[n]) + "\n" + headers.get(n, "")) for term in taken)
 
         supporting = [n for n in valid if carries(n)]
         if not supporting:
@@ -183,8 +224,14 @@ def verify_answer(text: str, texts_by_n: dict[int, str], min_support: float = 0.
             unsupported = sorted(
                 f.split(":", 1)[1].replace("|", " ") for f in unsupported_facts(claim_facts, source_facts(cited_text))
             )
+            absent = sorted(
+                term for term in taken
+                if not any(mentions(term, _closest(body, by_n[n]) + "\n" + headers.get(n, "")) for n in (valid or list(by_n)))
+            )
             if unsupported:
                 reason = f"gegeven(s) {', '.join(unsupported)} staan niet in de geciteerde bron"
+            elif absent:
+                reason = f"de bron zegt niets over {', '.join(absent)}"
             else:
                 reason = "geen steun voor deze bewering in de bronnen"
             if not dangling:

@@ -266,6 +266,31 @@ def test_real_llm_refuses_unanswerable_and_injection(assistant: Assistant) -> No
 
 
 @pytest.mark.slow
+def test_real_llm_on_topic_questions_the_sources_do_not_answer_are_refused(assistant: Assistant) -> None:
+    """The model says it is not in the sources; the nearest passages about NPO money do not overrule it."""
+    for question in ("Mag NPO-geld naar de renovatie van een gymzaal?", "Mag het NPO-geld worden besteed aan schoolzwemmen?"):
+        answer = assistant.ask(question)
+        assert answer.abstained and answer.reason == "model_not_found", (question, answer.reason, answer.text)
+        assert not answer.citations and "[1]" not in answer.text
+
+
+def test_passages_quoted_instead_of_an_answer_must_name_the_organisation_asked_about(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prompt plumbing with a fake model that swaps the GKA for the GGD asked about."""
+    import assistant.assistant as module
+
+    class SwappingModel:
+        def stream(self, messages, **kwargs):
+            yield type("Chunk", (), {"content": "De GGD helpt gemeenten aanvullend en bovenscholisch aanbod tot stand te brengen [1]."})()
+
+    monkeypatch.setattr(module, "get_chat_model", lambda settings: SwappingModel())
+    swapped = assistant.ask("Welke taken heeft de GGD voor bovenschoolse activiteiten?")
+    assert swapped.abstained and swapped.reason == "verification_removed_all:GGD", (swapped.reason, swapped.text)
+    assert [r.reason for r in swapped.removed] == ["de bron zegt niets over GGD"]
+
+
+@pytest.mark.slow
 def test_real_llm_searches_an_english_question_in_dutch(assistant: Assistant) -> None:
     """The sources are Dutch: "registered at a school" must find "staan ingeschreven op een school"."""
     answer = assistant.ask("May a municipality spend NPO money on children who are not registered at any school?")

@@ -79,3 +79,23 @@ def test_a_sentence_the_model_repeats_is_kept_once() -> None:
     result = verify_answer(looping, SOURCES)
     assert result.text == "Gemeenten krijgen circa € 300 miljoen als specifieke uitkering [2]. Het budget is € 8,5 miljard [1]."
     assert [r.reason for r in result.removed] == ["herhaling van een eerdere zin"] * 2
+
+
+def test_an_organisation_from_the_question_must_be_in_the_cited_source() -> None:
+    """Asked about the GGD, the model put "GGD" in a sentence about the GKA: that sentence goes."""
+    sources = {1: (
+        "De GKA speelt tevens een belangrijke rol in het delen van goede voorbeelden en kennis.\n"
+        "Denk aan partijen zoals de GGD, jeugdzorg en kinderopvang."  # the next paragraph names the GGD
+    )}
+    question = "Welke rol speelt de GGD bij de schoolscan?"
+    swapped = verify_answer("De GGD speelt een belangrijke rol in het delen van goede voorbeelden [1].", sources, question=question)
+    assert not swapped.kept and swapped.removed[0].reason == "de bron zegt niets over GGD"
+    asked_right = "Wat doet de GKA?"
+    assert verify_answer("De GKA speelt een belangrijke rol in het delen van kennis [1].", sources, question=asked_right).kept
+    # a name the passage leaves out but its publisher gives, or an acronym the source spells out, is fine
+    passage = {1: "Neem contact op met Anja de Rooij."}
+    header = {1: "Nationaal Programma Onderwijs: gemeenten aan zet\nCED-Groep"}
+    ced = "De contactpersoon bij de CED-Groep is Anja de Rooij [1]."
+    assert verify_answer(ced, passage, question="Wie is de contactpersoon bij de CED-Groep?", headers_by_n=header).kept
+    spelled = {1: "Gemeenten krijgen geld uit het Nationaal Programma Onderwijs voor de inhaal van vertragingen."}
+    assert verify_answer("Gemeenten krijgen geld uit het NPO voor vertragingen [1].", spelled, question="Waarvoor is het NPO?").kept
