@@ -52,3 +52,6 @@ def test_requested_types_and_whether_a_text_holds_them() -> None:
     assert guard.has_requested("In juli wordt het budget bekendgemaakt.", ["date"])
     assert not guard.has_requested("Het budget wordt bekendgemaakt.", ["date"])
     assert guard.has_requested("Wat is OOGO? Overleg.", [])
+    # "Hoeveel leerlingen ...?" is not answered by a sentence whose only digit is its citation marker
+    assert not guard.has_requested("Het programma moet leerlingen ondersteunen [2].", ["number"])
+    assert guard.has_requested("Gemeenten krijgen circa € 300 miljoen [2].", ["number"])
