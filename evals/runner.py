@@ -186,7 +186,9 @@ def evaluate(
     """Per pipeline, per item: retrieved sources, the answer and the metric row.
 
     A pipeline that raises on one item gets an error row for it (scored as
-    wrong); the run goes on.
+    wrong); the run goes on. With answers, retrieval is scored on the sources
+    the answer showed (after a follow-up was rewritten or an English question
+    searched in Dutch), which is what the user saw; without, on ``retrieve``.
     """
     records: dict[str, list[dict[str, Any]]] = {a.name: [] for a in adapters}
     for item in items:
@@ -205,9 +207,13 @@ def evaluate(
             sources: list[dict[str, Any]] | None = None
             answer: dict[str, Any] | None = None
             try:
-                sources = adapter.retrieve(item)
-                if not retrieval_only:
+                if retrieval_only:
+                    sources = adapter.retrieve(item)
+                else:
                     answer = adapter.answer(item)
+                    sources = answer.get("sources")
+                    if sources is None:  # a pipeline whose answers do not list their sources
+                        sources = adapter.retrieve(item)
             except Exception as exc:  # noqa: BLE001 - one bad item must not stop the run
                 error = f"{type(exc).__name__}: {exc}"
             rec["retrieved"] = [

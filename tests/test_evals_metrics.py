@@ -330,3 +330,32 @@ def test_naive_abstention_detection(text, unknown):
     from evals.naive import says_unknown
 
     assert says_unknown(text) is unknown
+
+
+def test_answers_are_scored_on_the_sources_they_showed() -> None:
+    """A follow-up rewritten by the model finds other passages than ``retrieve``: the user saw the answer's."""
+    from evals.runner import evaluate
+
+    item = GoldItem.model_validate({
+        "id": "g901", "split": "test", "kind": "factual", "expected": "answer", "language": "nl",
+        "question": "En hoeveel krijgen ze?",
+        "key_facts": [["300 miljoen"]], "gold_sources": ["brief.txt"],
+        "gold_quotes": [{"source": "brief.txt", "quote": "circa € 300 miljoen aan gemeenten"}],
+    })
+    shown = {"n": 1, "source": "brief.txt", "text": "Ik ben voornemens circa € 300 miljoen aan gemeenten uit te keren."}
+    other = {"n": 1, "source": "faq.txt", "text": "Scholen maken een schoolscan."}
+
+    class Adapter:
+        name = "ours"
+
+        def retrieve(self, item):
+            return [other]
+
+        def answer(self, item):
+            return {"text": "Circa € 300 miljoen [1].", "abstained": False, "sources": [shown],
+                    "citations": [{"n": 1, "source": "brief.txt", "quote": shown["text"]}], "timings": {}}
+
+    with_answers = evaluate([item], [Adapter()])["ours"][0]["metrics"]
+    assert with_answers["evidence_hit@1"] == 1
+    retrieval_only = evaluate([item], [Adapter()], retrieval_only=True)["ours"][0]["metrics"]
+    assert retrieval_only["evidence_hit@1"] == 0
