@@ -347,7 +347,12 @@ class Assistant:
             i: f"{h.record.title}\n{snapshot.documents.get(h.record.source, {}).get('publisher') or ''}"
             for i, h in enumerate(hits, start=1)
         }
-        verified = verify_answer("" if refused else raw, texts_by_n, question=standalone, headers_by_n=headers_by_n)
+        unknown = set() if guard.is_english(standalone) else {
+            w.casefold() for w in guard.unknown_subjects(standalone, snapshot.keywords, snapshot.content_terms)
+        }
+        verified = verify_answer(
+            "" if refused else raw, texts_by_n, question=standalone, headers_by_n=headers_by_n, unknown_terms=unknown
+        )
         answer.removed = verified.removed
         if verified.kept and guard.has_requested(verified.text, needed):
             text = with_supporting_quotes(verified.text, selected)
@@ -395,6 +400,7 @@ class Assistant:
         # subject ("€ 300 miljoen aan gemeenten"), so it needs no such check.
         subject = guard.subject_terms(question, snapshot.keywords)
         rate = guard.RATE.search(question) if "number" in needed else None
+        counted = guard.counted_noun(question) if "number" in needed else None
         best = ranked[0].score if ranked else 0.0
         out = []
         for sent in ranked[:10]:
@@ -402,6 +408,8 @@ class Assistant:
                 continue
             if rate and not re.search(rf"\bper\s+{re.escape(rate.group(1)[:5])}", sent.text, re.IGNORECASE):
                 continue  # "hoeveel per leerling?" is not answered by a total
+            if counted and not guard.counts(sent.text, counted):
+                continue  # "hoeveel leerlingen?" is not answered by "€ 8,5 miljard"
             if subject and {"phone", "email"} & set(needed):
                 document = snapshot.documents.get(sent.source, {})
                 context = f"{document.get('title', '')}\n{document.get('text', '')}"

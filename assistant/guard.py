@@ -206,6 +206,24 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 # "Hoeveel euro per leerling?": a rate, which a total does not answer
 RATE = re.compile(r"\bper\s+(leerling|kind|school|gemeente|inwoner|jaar|maand|pupil|student|child|municipality)", re.I)
 
+# "Hoeveel leerlingen ...?" counts leerlingen: a figure answers it only when leerlingen follow it
+_COUNTED = re.compile(r"\bhoeveel\s+([a-zà-ÿ]{4,})", re.I)  # Dutch only: the sources are Dutch
+_NOT_COUNTED = {"geld", "euro", "budget", "middelen", "procent", "extra", "meer", "minder", "ruimte", "tijd"}
+
+
+def counted_noun(question: str) -> str | None:
+    """What a "hoeveel X" question counts (None for money and open amounts)."""
+    m = _COUNTED.search(question)
+    if not m or m.group(1).casefold() in _NOT_COUNTED:
+        return None
+    return m.group(1).casefold()
+
+
+def counts(text: str, noun: str) -> bool:
+    """Does the text give a figure of that noun ("van 50 naar 100 gemeenten", "2,5 jaar")?"""
+    stem = noun[: max(4, len(noun) - 3)]
+    return bool(re.search(rf"\d[\d.,]*\s+(?:[\w-]+\s+){{0,2}}{re.escape(stem)}", text, re.I))
+
 
 def unknown_subjects(question: str, keywords: KeywordIndex, vocabulary: set[str]) -> list[str]:
     """Long words (8+ letters: Dutch compounds name specific things) of a Dutch question

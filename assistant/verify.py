@@ -76,9 +76,21 @@ def facts_in(text: str) -> set[str]:
     return facts
 
 
+_SHARED_UNIT = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)*)\s+(?:naar|tot|en|of|à|-|–)\s+\d+(?:[.,]\d+)*(?=\s)")
+
+
 def source_facts(text: str) -> set[str]:
-    """Facts a source supports; a number with its unit ("2,5 jaar") also supports the bare number."""
-    return facts_in(text)
+    """Facts a source supports; a number with its unit ("2,5 jaar") also supports the bare number.
+
+    Two numbers share the unit after the second: "van 50 naar 100 gemeenten" supports "50 gemeenten".
+    """
+    facts = facts_in(text)
+    for m in _SHARED_UNIT.finditer(text):
+        unit = _UNIT.match(text, m.end())
+        if unit:
+            word = unit.group(1).lower()
+            facts.add(f"unit:{normalise_number(m.group(1))}|{_UNIT_ALIASES.get(word, word)}")
+    return facts
 
 
 def unsupported_facts(claim: set[str], source: set[str]) -> set[str]:
@@ -160,6 +172,7 @@ def verify_answer(
     min_support: float = 0.5,
     question: str = "",
     headers_by_n: dict[int, str] | None = None,
+    unknown_terms: set[str] | frozenset[str] = frozenset(),
 ) -> Verified:
     """Keep only sentences whose citations resolve and whose facts and words the sources carry.
 
@@ -206,6 +219,11 @@ def verify_answer(
         # an organisation the sentence takes over from the question must be in its source: "De GGD speelt
         # een rol ..." cited to "De GKA speelt een rol ..." answers a question about the GGD with the GKA's role
         taken = question_terms(body, question)
+        foreign = sorted(w for w in content_words(body) if w in unknown_terms)
+        if foreign:
+            # "De rol van de leerplichtambtenaar is ..." when no source ever names a leerplichtambtenaar
+            result.removed.append(RemovedClaim(raw, f"de bronnen zeggen niets over {', '.join(foreign)}"))
+            continue
 
         # repair: pick the sources that carry the facts and words when citations are missing or wrong
         def carries(n: int) -> bool:

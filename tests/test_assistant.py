@@ -93,6 +93,7 @@ def test_asked_for_contact_details_come_from_the_right_party(assistant: Assistan
     _check_citations(assistant, ced)
     for question in (
         "Hoeveel NPO-geld krijgt een gemeente per inwoner?",  # a total is no rate
+        "Hoeveel leerlingen hebben een vertraging opgelopen door corona?",  # no count of leerlingen anywhere
         "Wat is het telefoonnummer van de online helpdesk van het NPO?",
         "Wat is het e-mailadres van Eline Verheijen?",
         "Wat is de deadline voor de verantwoording van de NPO-middelen door gemeenten?",

@@ -99,3 +99,19 @@ def test_an_organisation_from_the_question_must_be_in_the_cited_source() -> None
     assert verify_answer(ced, passage, question="Wie is de contactpersoon bij de CED-Groep?", headers_by_n=header).kept
     spelled = {1: "Gemeenten krijgen geld uit het Nationaal Programma Onderwijs voor de inhaal van vertragingen."}
     assert verify_answer("Gemeenten krijgen geld uit het NPO voor vertragingen [1].", spelled, question="Waarvoor is het NPO?").kept
+
+
+def test_a_sentence_about_something_no_source_names_is_removed() -> None:
+    """Asked about the leerplichtambtenaar, whom no source names, the model gave him the gemeente's role."""
+    sources = {1: "De gemeente kan helpen de kinderen en jongeren te verbinden met school door deelname aan activiteiten."}
+    claim = "De rol van de leerplichtambtenaar is kinderen en jongeren te verbinden met school [1]."
+    result = verify_answer(claim, sources, question="Wat is de rol van de leerplichtambtenaar?", unknown_terms={"leerplichtambtenaar"})
+    assert not result.kept and result.removed[0].reason == "de bronnen zeggen niets over leerplichtambtenaar"
+    assert verify_answer(claim.replace("De rol van de leerplichtambtenaar is", "De gemeente kan"), sources).kept
+
+
+def test_two_numbers_share_the_unit_after_the_second() -> None:
+    """ "uitgebreid van 50 naar 100 gemeenten" says that 50 gemeenten take part now."""
+    source = {1: "Na de zomervakantie wordt de alliantie uitgebreid van 50 naar 100 gemeenten."}
+    assert verify_answer("De alliantie wordt na de zomervakantie uitgebreid van 50 gemeenten naar 100 [1].", source).kept
+    assert not verify_answer("De alliantie wordt uitgebreid naar 150 gemeenten [1].", source).kept
