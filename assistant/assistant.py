@@ -20,12 +20,13 @@ from ingest.pipeline import IngestReport, Ingestor, Progress
 from settings import Settings, get_settings
 
 from . import guard
-from .evidence import EvidenceSelector, Sentence, question_parts, repeats
+from .evidence import EvidenceSelector, Sentence, repeats
 from .llm import get_chat_model, model_label
 from .prompts import NOT_FOUND_MARKER, answer_messages, rewrite_messages, translate_messages
+from .questions import question_parts
 from .retrieval import HybridRetriever, IndexReader
 from .types import Answer, Citation, Mode, Source, StreamEvent
-from .verify import mentions, question_terms, cited_numbers, content_words, split_answer, support, verify_answer
+from .verify import cited_numbers, content_words, mentions, question_terms, split_answer, support, verify_answer
 
 _REFUSAL = re.compile(
     r"NIET[_ ]IN[_ ]BRONNEN|staat niet in de bronnen|niet in de bronnen|kan ik niet (vinden|beantwoorden)|"

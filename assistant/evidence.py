@@ -20,7 +20,7 @@ from ingest.chunking import split_sentences
 from ingest.clean import POINTER
 from ingest.index import KeywordIndex, Snapshot
 
-from .questions import ANSWER_TYPES, answer_types, question_parts  # noqa: F401 (re-exported)
+from .questions import ANSWER_TYPES, answer_types
 from .retrieval import Hit
 
 _MIN_SENT_CHARS = 25

@@ -129,7 +129,8 @@ def test_a_list_answers_as_a_whole_even_across_passages(assistant: Assistant) ->
 
 
 def test_each_sub_question_keeps_its_best_evidence() -> None:
-    from assistant.evidence import EvidenceSelector, Sentence, question_parts
+    from assistant.evidence import EvidenceSelector, Sentence
+    from assistant.questions import question_parts
 
     assert question_parts("Zit de CED-Groep in het consortium, en met welke werkwijze werkt zij?") == [
         "Zit de CED-Groep in het consortium", "met welke werkwijze werkt zij?"]
