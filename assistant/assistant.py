@@ -26,7 +26,7 @@ from .prompts import NOT_FOUND_MARKER, answer_messages, rewrite_messages, transl
 from .questions import question_parts
 from .retrieval import HybridRetriever, IndexReader
 from .types import Answer, Citation, Mode, Source, StreamEvent
-from .verify import cited_numbers, content_words, mentions, question_terms, split_answer, support, verify_answer
+from .verify import acronyms, cited_numbers, content_words, mentions, split_answer, support, verify_answer
 
 _REFUSAL = re.compile(
     r"NIET[_ ]IN[_ ]BRONNEN|staat niet in de bronnen|niet in de bronnen|kan ik niet (vinden|beantwoorden)|"
@@ -277,11 +277,14 @@ class Assistant:
             yield finish(text=gate.message, abstained=True, reason=gate.reason)
             return
         needed = guard.requested_types(standalone)
-        if {"number", "date"} & set(needed) and search == standalone and not guard.is_english(standalone):
-            unknown = guard.unknown_subjects(standalone, snapshot.keywords, snapshot.content_terms)
-            if unknown:  # an amount or date for something the sources never mention
-                yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason="requested_fact_missing:" + ",".join(unknown[:5]))
-                return
+        # long question words that resemble no corpus word: subjects no source mentions ("leerlingenvervoer")
+        unknown = [] if guard.is_english(standalone) else guard.unknown_subjects(
+            standalone, snapshot.keywords, snapshot.content_terms
+        )
+        if unknown and {"number", "date"} & set(needed) and search == standalone:
+            # an amount or date for something the sources never mention
+            yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason="requested_fact_missing:" + ",".join(unknown[:5]))
+            return
 
         t_ev = time.perf_counter()
         query_vector = self.embeddings.embed_query(clean_query(search))
@@ -348,11 +351,8 @@ class Assistant:
             i: f"{h.record.title}\n{snapshot.documents.get(h.record.source, {}).get('publisher') or ''}"
             for i, h in enumerate(hits, start=1)
         }
-        unknown = set() if guard.is_english(standalone) else {
-            w.casefold() for w in guard.unknown_subjects(standalone, snapshot.keywords, snapshot.content_terms)
-        }
         verified = verify_answer(
-            "" if refused else raw, texts_by_n, question=standalone, headers_by_n=headers_by_n, unknown_terms=unknown
+            "" if refused else raw, texts_by_n, question=standalone, headers_by_n=headers_by_n, unknown_terms=set(unknown)
         )
         answer.removed = verified.removed
         if verified.kept and guard.has_requested(verified.text, needed):
@@ -374,7 +374,7 @@ class Assistant:
         # quoted instead of the answer, the passages must still be about the organisation asked about:
         # "Welke rol speelt de GGD bij de schoolscan?" is not answered by passages that never name the GGD
         quoted = "\n".join([s.text for s in selected] + [headers_by_n.get(s.n, "") for s in selected])
-        unnamed = [term for term in question_terms(standalone, standalone) if not mentions(term, quoted)]
+        unnamed = sorted(term for term in acronyms(standalone) if not mentions(term, quoted))
         if not strong or unnamed:
             yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason=reason + "".join(f":{t}" for t in unnamed[:5]))
             return

@@ -124,13 +124,18 @@ def support(sentence: str, source_text: str) -> float:
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,7}\b")
 
 
+def acronyms(text: str) -> set[str]:
+    """The organisations a text names by acronym: GGD, GKA, MR."""
+    return set(_ACRONYM.findall(text))
+
+
 def question_terms(sentence: str, question: str) -> set[str]:
-    """The organisations a sentence names after the question: acronyms such as GGD, GKA, MR.
+    """The organisations a sentence names after the question.
 
     (Long question words were tried too: paraphrases such as "uitgesmeerd" or
     "totale" then dropped good answers.)
     """
-    return set(_ACRONYM.findall(sentence)) & set(_ACRONYM.findall(question)) if question else set()
+    return acronyms(sentence) & acronyms(question) if question else set()
 
 
 def mentions(term: str, source: str) -> bool:
@@ -216,20 +221,24 @@ def verify_answer(
         claim_facts = facts_in(body)
         # English answers from Dutch sources share names and figures, few other words
         needed = 0.25 if len(_ENGLISH_WORDS.findall(body)) >= 2 else min_support
-        # an organisation the sentence takes over from the question must be in its source: "De GGD speelt
-        # een rol ..." cited to "De GKA speelt een rol ..." answers a question about the GGD with the GKA's role
-        taken = question_terms(body, question)
-        foreign = sorted(w for w in content_words(body) if w in unknown_terms)
+        foreign = sorted(words & set(unknown_terms))
         if foreign:
             # "De rol van de leerplichtambtenaar is ..." when no source ever names a leerplichtambtenaar
             result.removed.append(RemovedClaim(raw, f"de bronnen zeggen niets over {', '.join(foreign)}"))
             continue
+        # an organisation the sentence takes over from the question must be in its source: "De GGD speelt
+        # een rol ..." cited to "De GKA speelt een rol ..." answers a question about the GGD with the GKA's role
+        taken = question_terms(body, question)
+
+        def names(n: int) -> str:
+            """Where source n must name the sentence's organisations: its closest sentence, title, publisher."""
+            return _closest(body, by_n[n]) + "\n" + headers.get(n, "")
 
         # repair: pick the sources that carry the facts and words when citations are missing or wrong
         def carries(n: int) -> bool:
             if unsupported_facts(claim_facts, source_facts(by_n[n])) or support(body, by_n[n]) < needed:
                 return False
-            return not taken or all(mentions(term, _closest(body, by_n[n]) + "\n" + headers.get(n, "")) for term in taken)
+            return not taken or all(mentions(term, names(n)) for term in taken)
 
         supporting = [n for n in valid if carries(n)]
         if not supporting:
@@ -242,10 +251,7 @@ def verify_answer(
             unsupported = sorted(
                 f.split(":", 1)[1].replace("|", " ") for f in unsupported_facts(claim_facts, source_facts(cited_text))
             )
-            absent = sorted(
-                term for term in taken
-                if not any(mentions(term, _closest(body, by_n[n]) + "\n" + headers.get(n, "")) for n in (valid or list(by_n)))
-            )
+            absent = sorted(t for t in taken if not any(mentions(t, names(n)) for n in (valid or list(by_n))))
             if unsupported:
                 reason = f"gegeven(s) {', '.join(unsupported)} staan niet in de geciteerde bron"
             elif absent:
