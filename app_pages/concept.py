@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from assistant.bulkfile import EXAMPLE_CSV, MAX_ROWS, BulkFileError, parse_bulk, result_row, results_csv
+from assistant.guard import fallback_notice
 from app_pages.common import (
     docx_bytes,
     render_sources,
@@ -64,10 +65,7 @@ def _render_draft(data: dict[str, Any]) -> None:
                 icon=":material/info:",
             )
         elif data.get("fallback"):
-            st.warning(
-                "Het taalmodel was niet beschikbaar; dit is een extractief antwoord uit de bronnen.",
-                icon=":material/warning:",
-            )
+            st.warning(data.get("notice") or fallback_notice(data.get("reason", "")), icon=":material/warning:")
         st.text_area("Tekst (bewerkbaar)", key=key, height=420)
         text = st.session_state.get(key, data.get("text", ""))
         # the draft already ends with its own "Bronnen" list, so the downloads are the text as edited

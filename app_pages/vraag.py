@@ -19,6 +19,7 @@ from app_pages.common import (
     timings_caption,
     try_assistant,
 )
+from assistant.guard import fallback_notice
 
 log = logging.getLogger("npo.app.vraag")
 
@@ -28,7 +29,6 @@ EXAMPLES = [
     "Welke ondersteuning krijgen kleinere gemeenten?",
     "Mag een school de bso inhuren voor een interventie?",
 ]
-FALLBACK_NOTE = "Het taalmodel was niet beschikbaar; dit is een extractief antwoord uit de bronnen."
 ERROR_TEXT = (
     "Er ging iets mis bij het beantwoorden van uw vraag. Probeert u het nog eens. "
     "Blijft het probleem bestaan, neem dan contact op met de beheerder van de NPO-assistent."
@@ -152,7 +152,7 @@ def _render_answer(msg: dict[str, Any], assistant: Any | None) -> None:
         )
     else:
         if answer.get("fallback"):
-            st.warning(FALLBACK_NOTE, icon=":material/warning:")
+            st.warning(answer.get("notice") or fallback_notice(answer.get("reason", "")), icon=":material/warning:")
         st.markdown(link_citations(answer.get("text", ""), anchor, known), unsafe_allow_html=True)
     removed = answer.get("removed") or []
     if removed:

@@ -45,6 +45,8 @@ def ask(
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return
+    if answer.notice:
+        typer.echo(f"({answer.notice})\n")
     typer.echo(answer.text)
     if answer.citations:
         typer.echo("\nBronnen:")

@@ -220,6 +220,8 @@ class Assistant:
         def finish(**fields: Any) -> StreamEvent:
             for key, value in fields.items():
                 setattr(answer, key, value)
+            if answer.fallback:
+                answer.notice = guard.fallback_notice(answer.reason)
             answer.timings["total"] = round(time.perf_counter() - t0, 4)
             if mode == "draft":
                 answer.text = draft_reply(answer, sender_name, gemeente)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ingest.index import KeywordIndex
 
+from .questions import ANSWER_TYPES
 from .retrieval import Hit
 
 NOT_IN_SOURCES = (
@@ -20,6 +21,23 @@ NOT_IN_SOURCES = (
     "antwoord op geven. U kunt uw vraag anders formuleren, of contact opnemen met de online helpdesk "
     "van het Nationaal Programma Onderwijs die in de bronnen wordt genoemd."
 )
+# Shown above an answer made of source passages instead of the model's own words: the user
+# must know why, and that the passages may not answer the question.
+_CHECK = " Hieronder staan de passages die het best bij uw vraag passen; controleert u of zij uw vraag beantwoorden."
+FALLBACK_NOTICES = {
+    "llm_error": "Het taalmodel was niet beschikbaar; dit is een extractief antwoord uit de bronnen." + _CHECK,
+    "model_not_found": "Het taalmodel vond in de bronnen geen direct antwoord." + _CHECK,
+    "verification_removed_all": "Het antwoord van het taalmodel werd niet door de bronnen gedekt en is weggelaten."
+    + _CHECK,
+    "requested_fact_missing": "Het antwoord van het taalmodel noemde niet het gegeven waar u om vroeg." + _CHECK,
+}
+
+
+def fallback_notice(reason: str) -> str:
+    """The Dutch note for an answer that fell back to quoting the sources."""
+    return FALLBACK_NOTICES.get(reason.split(":", 1)[0], FALLBACK_NOTICES["llm_error"])
+
+
 OUT_OF_SCOPE = (
     "Ik beantwoord alleen vragen over het Nationaal Programma Onderwijs en de rol van gemeenten daarin, "
     "op basis van de officiële bronnen. Met dit verzoek kan ik u helaas niet helpen."
@@ -235,6 +253,8 @@ def unknown_subjects(question: str, keywords: KeywordIndex, vocabulary: set[str]
     """
     out = []
     for word in dict.fromkeys(re.findall(r"\b[a-zà-ÿ]{8,}\b", question)):
+        if ANSWER_TYPES["contact"][0].search(word):
+            continue  # "contactpersoon", "telefoonnummer": the kind of answer asked for, not its subject
         terms = keywords.query_terms(word)
         if not terms or any(t in vocabulary for t in terms):
             continue

@@ -62,6 +62,7 @@ class Answer:
     search_query: str = ""  # what was searched: the standalone question, in Dutch
     model: str = ""
     fallback: bool = False  # True when the extractive path replaced the LLM
+    notice: str = ""  # for a fallback: why the answer quotes the sources, in Dutch
     evidence_score: float = 0.0  # best evidence sentence (dense + term overlap); calibrates abstention
 
     def to_dict(self) -> dict[str, Any]:

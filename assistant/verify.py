@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .questions import ANSWER_TYPES, answer_types
 from .types import RemovedClaim
 
 _CITE = re.compile(r"\s*\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
@@ -98,6 +99,16 @@ def unsupported_facts(claim: set[str], source: set[str]) -> set[str]:
     missing = {f for f in claim if f.startswith(("num:", "mail:", "url:", "tel:", "range:")) and f not in source}
     missing |= {f for f in claim if f.startswith("unit:") and f not in source}
     return missing
+
+
+def gives_asked(sentence: str, question: str) -> bool:
+    """Does the sentence add, beyond the question's words, the kind of thing asked for?
+
+    "Vanaf juni horen scholen welk budget ze krijgen." restates "Vanaf welke maand
+    horen scholen ...?" but adds the month: an answer, not an echo.
+    """
+    new = " ".join(content_words(sentence) - content_words(question))
+    return "date" in answer_types(question) and bool(ANSWER_TYPES["date"][1].search(new))
 
 
 def content_words(text: str) -> set[str]:
@@ -205,7 +216,7 @@ def verify_answer(
         if len(content_words(body)) < 2 and not facts_in(body):
             result.removed.append(RemovedClaim(raw, "te onvolledig om iets te beweren"))
             continue  # "De uitdagingen en [5]."
-        if question and not facts_in(body) and support(body, question) >= 0.8:
+        if question and not facts_in(body) and support(body, question) >= 0.8 and not gives_asked(body, question):
             result.removed.append(RemovedClaim(raw, "herhaalt alleen de vraag"))
             continue  # "De CED-Groep noemt de bestedingsdoelen [1]." to "Welke bestedingsdoelen noemt de CED-Groep?"
         words = content_words(body)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, get_assistant
+from assistant import guard
 from assistant.guard import is_english
 from assistant.retrieval import HybridRetriever
 from conftest import ROOT, free_port
@@ -71,6 +72,15 @@ def test_no_amount_or_date_for_a_subject_the_sources_never_mention(assistant: As
         assert not AMOUNT.search(answer.text)
     typo = assistant.ask("Hoeveel geld is er voor het funderend ondewijs in het NPO?", mode="extractive")
     assert not typo.abstained and "5,8 miljard" in typo.text
+
+
+def test_the_kind_of_answer_asked_for_is_no_unknown_subject(assistant: Assistant) -> None:
+    """No source says "contactpersoon", but it names the kind of answer; no source names a leerplichtambtenaar."""
+    snapshot = assistant.reader.snapshot()
+    known = guard.unknown_subjects("Wie is de contactpersoon bij de CED-Groep?", snapshot.keywords, snapshot.content_terms)
+    assert known == []
+    unknown = guard.unknown_subjects("Wat is de rol van de leerplichtambtenaar?", snapshot.keywords, snapshot.content_terms)
+    assert unknown == ["leerplichtambtenaar"]
 
 
 def test_a_how_long_question_gets_the_sentence_with_the_duration(assistant: Assistant) -> None:
@@ -191,6 +201,21 @@ def test_failing_llm_falls_back_to_extractive(indexed_settings: Settings) -> Non
     broken = indexed_settings.model_copy(update={"llm_backend": "openai", "openai_base_url": "http://127.0.0.1:9/v1", "llm_timeout_s": 5})
     answer = get_assistant(broken).ask("Hoeveel geld gaat er naar gemeenten?")
     assert answer.fallback and answer.reason.startswith("llm_error") and "300 miljoen" in answer.text
+    assert "taalmodel was niet beschikbaar" in answer.notice
+
+
+def test_passages_quoted_in_place_of_a_refusal_say_why(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prompt plumbing with a fake model that refuses a question the sources answer plainly."""
+    import assistant.assistant as module
+
+    class RefusingModel:
+        def stream(self, messages, **kwargs):
+            yield type("Chunk", (), {"content": "NIET_IN_BRONNEN"})()
+
+    monkeypatch.setattr(module, "get_chat_model", lambda settings: RefusingModel())
+    answer = assistant.ask("Hoeveel geld krijgen gemeenten uit het NPO?")
+    assert answer.fallback and answer.reason == "model_not_found" and "300 miljoen" in answer.text, answer.reason
+    assert "geen direct antwoord" in answer.notice and "controleert u" in answer.notice
 
 
 def test_batch_cli_keeps_going_after_a_bad_row(indexed_settings: Settings, tmp_path: Path) -> None:

@@ -71,6 +71,15 @@ def test_echo_of_the_question_and_fragments_are_removed() -> None:
     assert not fragment.kept and fragment.removed[0].reason == "te onvolledig om iets te beweren"
 
 
+def test_a_restated_question_that_adds_the_asked_month_is_an_answer() -> None:
+    sources = {1: "Vanaf juni horen de scholen welk NPO-budget ze krijgen en voor de zomer bepalen ze hun maatregelen."}
+    question = "Vanaf welke maand horen scholen welk NPO-budget ze zelf krijgen?"
+    answer = verify_answer("Vanaf juni horen scholen welk NPO-budget ze zelf krijgen [1].", sources, question=question)
+    assert answer.kept and "juni" in answer.text
+    echo = verify_answer("Scholen horen vanaf een maand welk NPO-budget ze zelf krijgen [1].", sources, question=question)
+    assert not echo.kept and echo.removed[0].reason == "herhaalt alleen de vraag"
+
+
 def test_a_sentence_the_model_repeats_is_kept_once() -> None:
     looping = (
         "Gemeenten krijgen circa € 300 miljoen als specifieke uitkering [2]. Het budget is € 8,5 miljard [1]. "
