@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # ... and when the model says the sources do not answer: on-topic questions the sources
     # do not answer score up to ~0.98, answerable ones the model wrongly refuses from ~0.99
     min_overrule_evidence: float = 0.985
+    # ... except for "may the money go to X?" questions whose X the sources name (the rest are refused
+    # before the model): the model refuses most answerable paraphrases of those, at 0.95-0.98
+    min_spending_overrule_evidence: float = 0.945
 
     # --- generation --------------------------------------------------------
     llm_backend: Literal["llamacpp", "openai", "ollama"] = "llamacpp"

@@ -287,6 +287,12 @@ class Assistant:
             # an amount or date for something the sources never mention
             yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason="requested_fact_missing:" + ",".join(unknown[:5]))
             return
+        purpose = guard.unnamed_purpose(standalone, snapshot.keywords, snapshot.content_terms) if search == standalone else []
+        if purpose:
+            # "Mag NPO-geld naar schoolreisjes?" when no source names schoolreisjes
+            words = " en ".join(f"“{w}”" for w in purpose[:3])
+            yield finish(text=guard.UNNAMED_PURPOSE.format(words=words), abstained=True, reason="unnamed_purpose:" + ",".join(purpose[:5]))
+            return
 
         t_ev = time.perf_counter()
         query_vector = self.embeddings.embed_query(clean_query(search))
@@ -368,6 +374,8 @@ class Assistant:
         # answer ("renovatie van een gymzaal") the nearest passages score high too.
         if refused:
             reason, needed_score = "model_not_found", self.settings.min_overrule_evidence
+            if guard.is_spending_question(standalone):  # its subject passed unnamed_purpose above
+                needed_score = self.settings.min_spending_overrule_evidence
         elif not verified.kept:
             reason, needed_score = "verification_removed_all", self.settings.min_answer_evidence
         else:

@@ -38,6 +38,10 @@ def fallback_notice(reason: str) -> str:
     return FALLBACK_NOTICES.get(reason.split(":", 1)[0], FALLBACK_NOTICES["llm_error"])
 
 
+UNNAMED_PURPOSE = (
+    "De bronnen noemen {words} nergens, dus of het NPO-geld daarvoor gebruikt mag worden, staat er niet in. "
+    "U kunt contact opnemen met de online helpdesk van het Nationaal Programma Onderwijs die in de bronnen wordt genoemd."
+)
 OUT_OF_SCOPE = (
     "Ik beantwoord alleen vragen over het Nationaal Programma Onderwijs en de rol van gemeenten daarin, "
     "op basis van de officiële bronnen. Met dit verzoek kan ik u helaas niet helpen."
@@ -243,6 +247,14 @@ def counts(text: str, noun: str) -> bool:
     return bool(re.search(rf"\d[\d.,]*\s+(?:[\w-]+\s+){{0,2}}{re.escape(stem)}", text, re.I))
 
 
+def _in_corpus(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:
+    """A corpus term, or close to one (a misspelling: "ondewijs" ~ "onderwijs")."""
+    terms = keywords.query_terms(word)
+    if not terms or any(t in vocabulary for t in terms):
+        return True
+    return any(difflib.get_close_matches(t, vocabulary, n=1, cutoff=0.8) for t in terms)
+
+
 def unknown_subjects(question: str, keywords: KeywordIndex, vocabulary: set[str]) -> list[str]:
     """Long words (8+ letters: Dutch compounds name specific things) of a Dutch question
     that nothing in the corpus resembles.
@@ -255,11 +267,62 @@ def unknown_subjects(question: str, keywords: KeywordIndex, vocabulary: set[str]
     for word in dict.fromkeys(re.findall(r"\b[a-zà-ÿ]{8,}\b", question)):
         if ANSWER_TYPES["contact"][0].search(word):
             continue  # "contactpersoon", "telefoonnummer": the kind of answer asked for, not its subject
-        terms = keywords.query_terms(word)
-        if not terms or any(t in vocabulary for t in terms):
+        if not _in_corpus(word, keywords, vocabulary):
+            out.append(word)
+    return out
+
+
+# "Mag NPO-geld worden gebruikt voor schoolreisjes?": a question whether money may go to something
+_PERMISSION = re.compile(r"^\W*(en\s+)?(mag|mogen|kan|kunnen|is het toegestaan|is het mogelijk)\b", re.I)
+_MONEY = re.compile(r"(geld|middelen|budget)\b", re.I)
+# what the money would go to: after the first "voor/aan/naar", up to the next clause; or "om X te betalen"
+_PURPOSE = re.compile(
+    r"\b(?:voor|aan|naar)\s+(.+?)(?=\s+(?:die|dat|en|om|of|zodat|als)\b|[,?.!;:]|$)"
+    r"|\bom\s+(.+?)\s+te\s+(?:betalen|financieren|bekostigen|kopen)\b",
+    re.I,
+)
+# the frame of the question, not what the money goes to
+_FRAME = {
+    "de", "het", "een", "hun", "haar", "onze", "ons", "uw", "zijn", "deze", "dit", "die", "dat", "ook", "nog", "zelf",
+    "worden", "gebruiken", "gebruikt", "besteden", "besteed", "inzetten", "ingezet", "uitgeven", "uitgegeven",
+    "financieren", "gefinancierd", "betalen", "betaald", "gaan", "wel", "niet", "extra", "nieuwe", "andere",
+}
+
+
+_SPENDING = re.compile(
+    r"\b(gebruik\w*|besteed\w*|besteden|inzet\w*|ingezet|uitgeven|uitgegeven|betal\w*|financier\w*|gefinancierd|"
+    r"bekostig\w*|combiner\w*)\b|\bmet\s+(?:het\s+|de\s+)?(?:npo-?)?(?:geld|middelen|budget)\b",
+    re.I,
+)
+
+
+def is_spending_question(question: str) -> bool:
+    """ "Mag/Kunnen we NPO-geld … gebruiken voor …?": whether the money may be spent on something."""
+    return bool(_PERMISSION.search(question) and _MONEY.search(question) and _SPENDING.search(question))
+
+
+def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str]) -> list[str]:
+    """What a Dutch "may the money go to X?" question asks about, when no source names it.
+
+    Whether NPO money may pay for laptops is answered only by a source that
+    names laptops; the nearest passages ("ook als deze leerlingen niet staan
+    ingeschreven, mag u het geld gebruiken") share the question's frame, not
+    its subject. An unknown word ending in -e before another word is an
+    adjective ("de gewone opvang"), not the subject.
+    """
+    money = _MONEY.search(question)
+    if not _PERMISSION.search(question) or not money:
+        return []
+    slot = _PURPOSE.search(question, money.end())
+    if not slot:
+        return []
+    words = re.findall(r"[a-zà-ÿ]+", (slot.group(1) or slot.group(2)).casefold())
+    out = []
+    for i, word in enumerate(words):
+        if word in _FRAME or len(word) < 3 or _in_corpus(word, keywords, vocabulary):
             continue
-        if any(difflib.get_close_matches(t, vocabulary, n=1, cutoff=0.8) for t in terms):
-            continue
+        if word.endswith("e") and i + 1 < len(words):
+            continue  # an adjective before its noun
         out.append(word)
     return out
 

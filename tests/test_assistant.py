@@ -295,10 +295,25 @@ def test_real_llm_refuses_unanswerable_and_injection(assistant: Assistant) -> No
 @pytest.mark.slow
 def test_real_llm_on_topic_questions_the_sources_do_not_answer_are_refused(assistant: Assistant) -> None:
     """The model says it is not in the sources; the nearest passages about NPO money do not overrule it."""
+    answer = assistant.ask("Moeten gemeenten een accountantsverklaring aanleveren voor de NPO-middelen?")
+    assert answer.abstained and answer.reason == "model_not_found", (answer.reason, answer.text)
+    assert not answer.citations and "[1]" not in answer.text
     for question in ("Mag NPO-geld naar de renovatie van een gymzaal?", "Mag het NPO-geld worden besteed aan schoolzwemmen?"):
         answer = assistant.ask(question)
-        assert answer.abstained and answer.reason == "model_not_found", (question, answer.reason, answer.text)
-        assert not answer.citations and "[1]" not in answer.text
+        assert answer.abstained and not answer.citations, (question, answer.reason, answer.text)
+
+
+def test_money_for_something_no_source_names_is_refused_before_the_model(assistant: Assistant) -> None:
+    """ "Mag NPO-geld naar een klimrek?": the passages about spending NPO money never name a klimrek."""
+    answer = assistant.ask("Mag NPO-geld worden gebruikt voor een klimrek op het schoolplein?")  # chat: no model call
+    assert answer.abstained and answer.reason.startswith("unnamed_purpose"), (answer.reason, answer.text)
+    assert "klimrek" in answer.text and not answer.citations and "generation" not in answer.timings
+    for named in ("Mogen we NPO-middelen inzetten voor langdurige thuiszitters die nergens staan ingeschreven?",
+                  "En mogen ze dat geld ook aan de gewone opvang uitgeven?"):  # "gewone" describes the opvang
+        snapshot = assistant.reader.snapshot()
+        assert guard.unnamed_purpose(named, snapshot.keywords, snapshot.content_terms) == [], named
+    assert guard.is_spending_question("Kunnen we met NPO-middelen samen met de bibliotheek activiteiten organiseren?")
+    assert not guard.is_spending_question("Kan een gemeente bezwaar maken tegen de hoogte van haar NPO-budget?")
 
 
 def test_passages_quoted_instead_of_an_answer_must_name_the_organisation_asked_about(
