@@ -101,7 +101,7 @@ class Assistant:
         ranks passages about the first half; the second half's passage replaces the
         weakest hit that no part needs.
         """
-        hits = self.retriever.search(query)
+        hits = self.retriever.search(guard.purpose_query(query))
         parts = question_parts(query)
         if len(parts) < 2 or not hits:
             return hits

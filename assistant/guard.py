@@ -301,6 +301,30 @@ def is_spending_question(question: str) -> bool:
     return bool(_PERMISSION.search(question) and _MONEY.search(question) and _SPENDING.search(question))
 
 
+# the words every spending question shares: they find passages about spending NPO money in general
+_SPENDING_FRAME = re.compile(
+    r"\b(en|mag|mogen|kan|kunnen|is het toegestaan|toegestaan|we|wij|je|ik|u|gemeenten?|de gemeente|ook|het|de|een|"
+    r"npo[- ]?(?:geld|middelen|budget|potje)|npo|geld|middelen|budget|gebruiken|gebruikt|besteden|"
+    r"besteed|inzetten|ingezet|uitgeven|uitgegeven|betalen|betaald|financieren|vergoeden|worden|uit|van|met|voor|aan|"
+    r"naar|om|te|dat|dan|een deel)\b|(?<!\w)-(?!\w)",
+    re.I,
+)
+
+
+def purpose_query(question: str) -> str:
+    """A spending question without its frame: what the money would go to.
+
+    "Mogen we NPO-middelen inzetten voor een aanpak rond leerlingen die zich vaak
+    ziek melden?" searches "aanpak rond leerlingen die zich vaak ziek melden"; with
+    the frame, the passage "mag u het geld gebruiken" about thuiszitters wins.
+    Measured: evidence hit@5 0.766 -> 0.809 (dev), 0.849 -> 0.887 (test).
+    """
+    if not is_spending_question(question):
+        return question
+    focus = re.sub(r"\s+", " ", _SPENDING_FRAME.sub(" ", question)).strip(" ?,.!")
+    return focus if len(focus) >= 8 else question
+
+
 def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str]) -> list[str]:
     """What a Dutch "may the money go to X?" question asks about, when no source names it.
 
