@@ -303,6 +303,15 @@ def test_real_llm_on_topic_questions_the_sources_do_not_answer_are_refused(assis
         assert answer.abstained and not answer.citations, (question, answer.reason, answer.text)
 
 
+def test_a_spending_question_finds_the_passage_about_what_the_money_goes_to(assistant: Assistant) -> None:
+    """Without its frame ("Kunnen we uit het NPO-budget ... betalen?") the question finds the list of purposes."""
+    question = "Kunnen we uit het NPO-budget een voorleesproject bij gezinnen thuis betalen?"
+    assert guard.purpose_query(question) == "voorleesproject bij gezinnen thuis"
+    sources = assistant.retrieve(question)
+    assert "voorleeshulp thuis" in sources[0].text, [s.text[:60] for s in sources]
+    assert guard.purpose_query("Wat is OOGO?") == "Wat is OOGO?"  # not a spending question
+
+
 def test_money_for_something_no_source_names_is_refused_before_the_model(assistant: Assistant) -> None:
     """ "Mag NPO-geld naar een klimrek?": the passages about spending NPO money never name a klimrek."""
     answer = assistant.ask("Mag NPO-geld worden gebruikt voor een klimrek op het schoolplein?")  # chat: no model call
