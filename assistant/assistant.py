@@ -385,6 +385,9 @@ class Assistant:
         # "Welke rol speelt de GGD bij de schoolscan?" is not answered by passages that never name the GGD
         quoted = "\n".join([s.text for s in selected] + [headers_by_n.get(s.n, "") for s in selected])
         unnamed = sorted(term for term in acronyms(standalone) if not mentions(term, quoted))
+        # the model answered about something no source names ("de leerplichtambtenaar"): nearby passages
+        # about other things would only seem to answer it
+        unnamed += sorted(verified.foreign) if not verified.kept else []
         if not strong or unnamed:
             yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason=reason + "".join(f":{t}" for t in unnamed[:5]))
             return

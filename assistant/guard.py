@@ -267,9 +267,22 @@ def unknown_subjects(question: str, keywords: KeywordIndex, vocabulary: set[str]
     for word in dict.fromkeys(re.findall(r"\b[a-zà-ÿ]{8,}\b", question)):
         if ANSWER_TYPES["contact"][0].search(word):
             continue  # "contactpersoon", "telefoonnummer": the kind of answer asked for, not its subject
-        if not _in_corpus(word, keywords, vocabulary):
+        if not _in_corpus(word, keywords, vocabulary) and not _known_parts(word, keywords, vocabulary):
             out.append(word)
     return out
+
+
+def _known_parts(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:
+    """A compound of two corpus words ("expertteam": "een team van experts"; "uitkerings-vorm")."""
+    def known(part: str) -> bool:
+        terms = keywords.query_terms(part)
+        return bool(terms) and all(t in vocabulary for t in terms)
+
+    for i in range(4, len(word) - 3):
+        left, right = word[:i], word[i:]
+        if known(right) and (known(left) or left.endswith("s") and known(left[:-1])):
+            return True
+    return False
 
 
 # "Mag NPO-geld worden gebruikt voor schoolreisjes?": a question whether money may go to something

@@ -168,6 +168,7 @@ class Verified:
     text: str
     kept: list[tuple[str, list[int]]] = field(default_factory=list)  # sentence, cited source numbers
     removed: list[RemovedClaim] = field(default_factory=list)
+    foreign: set[str] = field(default_factory=set)  # unknown subjects that sentences were removed for
 
 
 def split_answer(text: str) -> list[str]:
@@ -236,6 +237,7 @@ def verify_answer(
         if foreign:
             # "De rol van de leerplichtambtenaar is ..." when no source ever names a leerplichtambtenaar
             result.removed.append(RemovedClaim(raw, f"de bronnen zeggen niets over {', '.join(foreign)}"))
+            result.foreign.update(foreign)
             continue
         # an organisation the sentence takes over from the question must be in its source: "De GGD speelt
         # een rol ..." cited to "De GKA speelt een rol ..." answers a question about the GGD with the GKA's role

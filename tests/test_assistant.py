@@ -81,6 +81,24 @@ def test_the_kind_of_answer_asked_for_is_no_unknown_subject(assistant: Assistant
     assert known == []
     unknown = guard.unknown_subjects("Wat is de rol van de leerplichtambtenaar?", snapshot.keywords, snapshot.content_terms)
     assert unknown == ["leerplichtambtenaar"]
+    # a compound of two corpus words: "een team van experts"
+    assert guard.unknown_subjects("Waarmee helpt het expertteam?", snapshot.keywords, snapshot.content_terms) == []
+
+
+def test_an_answer_about_a_subject_no_source_names_is_not_replaced_by_quotes(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prompt plumbing with a fake model that gives the leerplichtambtenaar the gemeente's role."""
+    import assistant.assistant as module
+
+    class GuessingModel:
+        def stream(self, messages, **kwargs):
+            yield type("Chunk", (), {"content": "De leerplichtambtenaar verbindt kinderen en jongeren met school [1]."})()
+
+    monkeypatch.setattr(module, "get_chat_model", lambda settings: GuessingModel())
+    answer = assistant.ask("Wat is de rol van de leerplichtambtenaar bij het NPO?")
+    assert answer.abstained and answer.reason.endswith(":leerplichtambtenaar"), (answer.reason, answer.text)
+    assert not answer.citations and answer.removed[0].reason == "de bronnen zeggen niets over leerplichtambtenaar"
 
 
 def test_a_how_long_question_gets_the_sentence_with_the_duration(assistant: Assistant) -> None:
