@@ -20,6 +20,19 @@ from settings import Settings
 
 LETTER = "001_33e60ce491454f17.txt"
 WEBPAGE = "000_85483c241d7bf6a4.txt"
+
+
+def _model_replies(monkeypatch: pytest.MonkeyPatch, reply: str) -> None:
+    """Prompt plumbing only: a fake chat model that streams one fixed reply."""
+    import assistant.assistant as module
+
+    class FakeModel:
+        def stream(self, messages, **kwargs):
+            yield type("Chunk", (), {"content": reply})()
+
+    monkeypatch.setattr(module, "get_chat_model", lambda settings: FakeModel())
+
+
 AMOUNT = re.compile(r"\d")
 
 
@@ -89,13 +102,7 @@ def test_an_answer_about_a_subject_no_source_names_is_not_replaced_by_quotes(
     assistant: Assistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Prompt plumbing with a fake model that gives the leerplichtambtenaar the gemeente's role."""
-    import assistant.assistant as module
-
-    class GuessingModel:
-        def stream(self, messages, **kwargs):
-            yield type("Chunk", (), {"content": "De leerplichtambtenaar verbindt kinderen en jongeren met school [1]."})()
-
-    monkeypatch.setattr(module, "get_chat_model", lambda settings: GuessingModel())
+    _model_replies(monkeypatch, "De leerplichtambtenaar verbindt kinderen en jongeren met school [1].")
     answer = assistant.ask("Wat is de rol van de leerplichtambtenaar bij het NPO?")
     assert answer.abstained and answer.reason.endswith(":leerplichtambtenaar"), (answer.reason, answer.text)
     assert not answer.citations and answer.removed[0].reason == "de bronnen zeggen niets over leerplichtambtenaar"
@@ -224,13 +231,7 @@ def test_failing_llm_falls_back_to_extractive(indexed_settings: Settings) -> Non
 
 def test_passages_quoted_in_place_of_a_refusal_say_why(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
     """Prompt plumbing with a fake model that refuses a question the sources answer plainly."""
-    import assistant.assistant as module
-
-    class RefusingModel:
-        def stream(self, messages, **kwargs):
-            yield type("Chunk", (), {"content": "NIET_IN_BRONNEN"})()
-
-    monkeypatch.setattr(module, "get_chat_model", lambda settings: RefusingModel())
+    _model_replies(monkeypatch, "NIET_IN_BRONNEN")
     answer = assistant.ask("Hoeveel geld krijgen gemeenten uit het NPO?")
     assert answer.fallback and answer.reason == "model_not_found" and "300 miljoen" in answer.text, answer.reason
     assert "geen direct antwoord" in answer.notice and "controleert u" in answer.notice
@@ -347,13 +348,7 @@ def test_passages_quoted_instead_of_an_answer_must_name_the_organisation_asked_a
     assistant: Assistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Prompt plumbing with a fake model that swaps the GKA for the GGD asked about."""
-    import assistant.assistant as module
-
-    class SwappingModel:
-        def stream(self, messages, **kwargs):
-            yield type("Chunk", (), {"content": "De GGD helpt gemeenten aanvullend en bovenscholisch aanbod tot stand te brengen [1]."})()
-
-    monkeypatch.setattr(module, "get_chat_model", lambda settings: SwappingModel())
+    _model_replies(monkeypatch, "De GGD helpt gemeenten aanvullend en bovenscholisch aanbod tot stand te brengen [1].")
     swapped = assistant.ask("Welke taken heeft de GGD voor bovenschoolse activiteiten?")
     assert swapped.abstained and swapped.reason == "verification_removed_all:GGD", (swapped.reason, swapped.text)
     assert [r.reason for r in swapped.removed] == ["de bron zegt niets over GGD"]
