@@ -38,8 +38,8 @@ ANSWER_TYPES = {
 
 
 _PART_SPLIT = re.compile(
-    r"(?<=\?)\s+(?=\S)|,?\s+en\s+(?=(?:wat|wie|waar|wanneer|hoe|welke|welk|hoeveel|met welke|voor welke|op welk|"
-    r"moet|moeten|kan|kunnen|is er|zijn er|mag|mogen)\b)"
+    r"(?<=\?)\s+(?=\S)|,?\s+en\s+(?=(?:wat|wie|waar|wanneer|hoe|welke|welk|hoeveel|met welke|met wie|bij wie|"
+    r"voor welke|op welk|moet|moeten|kan|kunnen|is er|zijn er|mag|mogen)\b)"
     r"|,?\s+and\s+(?=(?:what|who|where|when|how|which|is there|are there|can|may|must|do|does)\b)",
     re.IGNORECASE,
 )

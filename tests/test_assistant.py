@@ -172,6 +172,11 @@ def test_each_sub_question_keeps_its_best_evidence() -> None:
     assert question_parts("Hoeveel krijgen gemeenten? En wanneer horen ze dat?") == [
         "Hoeveel krijgen gemeenten?", "En wanneer horen ze dat?"]
     assert question_parts("Welke gemeenten en scholen doen mee?") == ["Welke gemeenten en scholen doen mee?"]
+    assert question_parts("Mag dat geld naar thuiszitters, en met wie werkt de gemeente dan samen?") == [
+        "Mag dat geld naar thuiszitters", "met wie werkt de gemeente dan samen?"]
+    # the second part of a compound spending question is not about spending: the question is searched whole
+    compound = "Mag de gemeente NPO-geld besteden aan thuiszitters, en met wie moet ze samenwerken?"
+    assert guard.purpose_query(compound) == compound
     assert question_parts("Who is in the consortium, and what is the e-mail address?") == [
         "Who is in the consortium", "what is the e-mail address?"]
     selector = EvidenceSelector(embeddings=None, max_sentences=2)  # type: ignore[arg-type]
