@@ -294,14 +294,13 @@ _PURPOSE = re.compile(
     r"|\bom\s+(.+?)\s+te\s+(?:betalen|financieren|bekostigen|kopen)\b",
     re.I,
 )
-# the frame of the question, not what the money goes to
-_FRAME = {
+# words in that slot that are not what the money goes to ("voor de nieuwe laptops": laptops)
+_NOT_THE_PURPOSE = {
     "de", "het", "een", "hun", "haar", "onze", "ons", "uw", "zijn", "deze", "dit", "die", "dat", "ook", "nog", "zelf",
     "worden", "gebruiken", "gebruikt", "besteden", "besteed", "inzetten", "ingezet", "uitgeven", "uitgegeven",
     "financieren", "gefinancierd", "betalen", "betaald", "gaan", "wel", "niet", "extra", "nieuwe", "andere",
 }
-
-
+# a verb of spending, or "met het geld"
 _SPENDING = re.compile(
     r"\b(gebruik\w*|besteed\w*|besteden|inzet\w*|ingezet|uitgeven|uitgegeven|betal\w*|financier\w*|gefinancierd|"
     r"bekostig\w*|combiner\w*)\b|\bmet\s+(?:het\s+|de\s+)?(?:npo-?)?(?:geld|middelen|budget)\b",
@@ -356,7 +355,7 @@ def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str])
     words = re.findall(r"[a-zà-ÿ]+", (slot.group(1) or slot.group(2)).casefold())
     out = []
     for i, word in enumerate(words):
-        if word in _FRAME or len(word) < 3 or _in_corpus(word, keywords, vocabulary):
+        if word in _NOT_THE_PURPOSE or len(word) < 3 or _in_corpus(word, keywords, vocabulary):
             continue
         if word.endswith("e") and i + 1 < len(words):
             continue  # an adjective before its noun
