@@ -290,8 +290,9 @@ class Assistant:
         purpose = guard.unnamed_purpose(standalone, snapshot.keywords, snapshot.content_terms) if search == standalone else []
         if purpose:
             # "Mag NPO-geld naar schoolreisjes?" when no source names schoolreisjes
-            words = " en ".join(f"“{w}”" for w in purpose[:3])
-            yield finish(text=guard.UNNAMED_PURPOSE.format(words=words), abstained=True, reason="unnamed_purpose:" + ",".join(purpose[:5]))
+            shown = [w if len(w) <= 40 else w[:40] + "…" for w in purpose[:3]]  # a 2000-letter "word" is not repeated
+            words = " en ".join(f"“{w}”" for w in shown)
+            yield finish(text=guard.UNNAMED_PURPOSE.format(words=words), abstained=True, reason="unnamed_purpose:" + ",".join(shown))
             return
 
         t_ev = time.perf_counter()

@@ -341,6 +341,8 @@ def test_money_for_something_no_source_names_is_refused_before_the_model(assista
     answer = assistant.ask("Mag NPO-geld worden gebruikt voor een klimrek op het schoolplein?")  # chat: no model call
     assert answer.abstained and answer.reason.startswith("unnamed_purpose"), (answer.reason, answer.text)
     assert "klimrek" in answer.text and not answer.citations and "generation" not in answer.timings
+    garbage = assistant.ask("Mag NPO-geld worden gebruikt voor " + "x" * 1900 + "?")
+    assert garbage.abstained and len(garbage.text) < 400, len(garbage.text)
     for named in ("Mogen we NPO-middelen inzetten voor langdurige thuiszitters die nergens staan ingeschreven?",
                   "En mogen ze dat geld ook aan de gewone opvang uitgeven?"):  # "gewone" describes the opvang
         snapshot = assistant.reader.snapshot()
