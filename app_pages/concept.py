@@ -65,7 +65,7 @@ def _render_draft(data: dict[str, Any]) -> None:
                 icon=":material/info:",
             )
         elif data.get("fallback"):
-            st.warning(data.get("notice") or fallback_notice(data.get("reason", "")), icon=":material/warning:")
+            st.warning(fallback_notice(data.get("reason", "")), icon=":material/warning:")
         st.text_area("Tekst (bewerkbaar)", key=key, height=420)
         text = st.session_state.get(key, data.get("text", ""))
         # the draft already ends with its own "Bronnen" list, so the downloads are the text as edited

@@ -152,7 +152,7 @@ def _render_answer(msg: dict[str, Any], assistant: Any | None) -> None:
         )
     else:
         if answer.get("fallback"):
-            st.warning(answer.get("notice") or fallback_notice(answer.get("reason", "")), icon=":material/warning:")
+            st.warning(fallback_notice(answer.get("reason", "")), icon=":material/warning:")
         st.markdown(link_citations(answer.get("text", ""), anchor, known), unsafe_allow_html=True)
     removed = answer.get("removed") or []
     if removed:
