@@ -56,7 +56,7 @@ TOO_LONG = "Uw vraag is te lang ({n} tekens; maximaal {max}). Wilt u de vraag in
 _INJECTION_PATTERNS = [
     r"\b(negeer|vergeet|ignore|disregard|forget)\b.{0,40}\b(instructie|instructies|regels|richtlijnen|opdracht|bronnen|documenten|instructions|rules|guidelines|documents|prompt|above|previous|vorige|eerdere)",
     r"\b(system ?prompt|systeem ?prompt|systeeminstructie|developer message|je instructies|your instructions)\b",
-    r"\b(jailbreak|DAN\b|do anything now|developer mode|ontwikkelaarsmodus)",
+    r"\b(jailbreak|(?-i:DAN)\b|do anything now|developer mode|ontwikkelaarsmodus)",  # not the Dutch word "dan"
     r"\b(je bent nu|you are now|doe alsof|pretend (to be|you)|act as|speel (de rol|een rol))\b",
     r"\b(zeg|antwoord|schrijf|say|answer)\b.{0,30}\b(dat|that)\b.{0,60}\b(\d+\s*(miljard|miljoen|billion|million))",
     r"(toon|laat zien|print|herhaal|reveal|show|repeat).{0,30}(prompt|instructies|instructions|configuratie)",
