@@ -290,7 +290,7 @@ class Assistant:
         purpose = guard.unnamed_purpose(standalone, snapshot.keywords, snapshot.content_terms) if search == standalone else []
         if purpose:
             # "Mag NPO-geld naar schoolreisjes?" when no source names schoolreisjes
-            shown = [w if len(w) <= 40 else w[:40] + "…" for w in purpose[:3]]  # a 2000-letter "word" is not repeated
+            shown = [_shortened(w) for w in purpose[:3]]
             words = " en ".join(f"“{w}”" for w in shown)
             yield finish(text=guard.UNNAMED_PURPOSE.format(words=words), abstained=True, reason="unnamed_purpose:" + ",".join(shown))
             return
@@ -389,8 +389,15 @@ class Assistant:
         # the model answered about something no source names ("de leerplichtambtenaar"): nearby passages
         # about other things would only seem to answer it
         unnamed += sorted(verified.foreign) if not verified.kept else []
+        # the model gave no answer of its own and the question asks about something no source names
+        # ("schoolexcursies"): the nearest passages are about other things
+        things = guard.unnamed_things(standalone, snapshot.keywords, snapshot.content_terms) if unknown and not verified.kept else []
+        unnamed += [t for t in things if t not in unnamed]
         if not strong or unnamed:
-            yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason=reason + "".join(f":{t}" for t in unnamed[:5]))
+            message = guard.NOT_IN_SOURCES
+            if things:
+                message = guard.NOT_NAMED.format(words=" en ".join(f"“{_shortened(w)}”" for w in things[:3]))
+            yield finish(text=message, abstained=True, reason=reason + "".join(f":{_shortened(t)}" for t in unnamed[:5]))
             return
         units = selected
         if needed:  # the units with the asked-for fact first, then the rest of the evidence
@@ -465,6 +472,11 @@ class Assistant:
                 )
             )
         return out
+
+
+def _shortened(word: str) -> str:
+    """A word quoted back to the user: a 2000-letter "word" is not repeated whole."""
+    return word if len(word) <= 40 else word[:40] + "…"
 
 
 def _first_line(content: Any) -> str:

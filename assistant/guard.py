@@ -42,6 +42,10 @@ UNNAMED_PURPOSE = (
     "De bronnen noemen {words} nergens, dus of het NPO-geld daarvoor gebruikt mag worden, staat er niet in. "
     "U kunt contact opnemen met de online helpdesk van het Nationaal Programma Onderwijs die in de bronnen wordt genoemd."
 )
+NOT_NAMED = (
+    "De bronnen noemen {words} nergens, dus daar kan ik geen betrouwbaar antwoord op geven. U kunt uw vraag anders "
+    "formuleren, of contact opnemen met de online helpdesk van het Nationaal Programma Onderwijs die in de bronnen wordt genoemd."
+)
 OUT_OF_SCOPE = (
     "Ik beantwoord alleen vragen over het Nationaal Programma Onderwijs en de rol van gemeenten daarin, "
     "op basis van de officiële bronnen. Met dit verzoek kan ik u helaas niet helpen."
@@ -269,6 +273,41 @@ def unknown_subjects(question: str, keywords: KeywordIndex, vocabulary: set[str]
             continue  # "contactpersoon", "telefoonnummer": the kind of answer asked for, not its subject
         if not _in_corpus(word, keywords, vocabulary) and not _known_parts(word, keywords, vocabulary):
             out.append(word)
+    return out
+
+
+# Long Dutch words that are no thing a source could name: adverbs and pronouns ("hetzelfde bedrag")
+_FUNCTION_WORDS = {
+    "hetzelfde", "dezelfde", "datzelfde", "inderdaad", "eigenlijk", "misschien", "natuurlijk", "bijvoorbeeld",
+    "ongeveer", "helemaal", "allemaal", "voldoende", "daarnaast", "bovendien", "inmiddels", "ondertussen",
+    "eventueel", "eventuele", "trouwens", "voorlopig", "tenminste", "uiteindelijk", "binnenkort", "tegelijk",
+    "tegelijkertijd", "momenteel", "uitsluitend", "verschillende", "nogmaals", "iedereen", "allebei", "waarschijnlijk",
+    "daadwerkelijk", "uiteraard", "sowieso", "gewoonweg", "nauwelijks", "regelmatig", "maximaal", "minimaal",
+}
+# verb forms: a participle ("gekregen", "aangekondigd", "toegestaan", "toegestane"), an -eren verb
+# ("coördineren"), a short separable verb ("uitgeven", "meehelpen"); an adjective ("volledige", "openbare")
+_PARTICIPLE = re.compile(r"^(?:aan|af|bij|door|in|mee|na|om|op|over|toe|uit|vast|voor|weg|terug|achter)?ge\w{3,}(?:d|t|n)e?$")
+_VERB_FORM = re.compile(
+    r"^\w{3,}(?:eren|eert|eerde|eerden)$"
+    r"|^(?=\w{8,11}$)(?:aan|af|bij|door|mee|na|om|op|toe|uit|terug|weg|achter|vast)\w{3,}en$"
+    r"|^\w{3,}(?:ige|lijke|ische|bare|ere)$"
+)
+
+
+def unnamed_things(question: str, keywords: KeywordIndex, vocabulary: set[str]) -> list[str]:
+    """The unknown words of a question (``unknown_subjects``) that name a thing, not how it is asked.
+
+    "Is het toegestaan om schoolexcursies te bekostigen?" asks about
+    schoolexcursies; "toegestaan" frames the question. Passages quoted in place
+    of the model's answer only seem to answer it when the sources name the thing.
+    A compound that starts with a corpus word ("gemeenteraad") is a noun, not a participle.
+    """
+    out = []
+    for word in unknown_subjects(question, keywords, vocabulary):
+        compound = any(_in_corpus(word[:i], keywords, vocabulary) for i in range(5, len(word) - 3))
+        if word in _FUNCTION_WORDS or _VERB_FORM.match(word) or (_PARTICIPLE.match(word) and not compound):
+            continue
+        out.append(word)
     return out
 
 

@@ -320,9 +320,10 @@ def test_real_llm_refuses_unanswerable_and_injection(assistant: Assistant) -> No
 def test_real_llm_on_topic_questions_the_sources_do_not_answer_are_refused(assistant: Assistant) -> None:
     """The model says it is not in the sources; the nearest passages about NPO money do not overrule it."""
     answer = assistant.ask("Moeten gemeenten een accountantsverklaring aanleveren voor de NPO-middelen?")
-    assert answer.abstained and answer.reason == "model_not_found", (answer.reason, answer.text)
+    assert answer.abstained and answer.reason.startswith("model_not_found"), (answer.reason, answer.text)
     assert not answer.citations and "[1]" not in answer.text
-    for question in ("Mag NPO-geld naar de renovatie van een gymzaal?", "Mag het NPO-geld worden besteed aan schoolzwemmen?"):
+    for question in ("Mag NPO-geld naar de renovatie van een gymzaal?", "Mag het NPO-geld worden besteed aan schoolzwemmen?",
+                     "Mogen we uit het NPO-budget nieuwe gymtoestellen betalen?"):
         answer = assistant.ask(question)
         assert answer.abstained and not answer.citations, (question, answer.reason, answer.text)
 
@@ -349,6 +350,22 @@ def test_money_for_something_no_source_names_is_refused_before_the_model(assista
         assert guard.unnamed_purpose(named, snapshot.keywords, snapshot.content_terms) == [], named
     assert guard.is_spending_question("Kunnen we met NPO-middelen samen met de bibliotheek activiteiten organiseren?")
     assert not guard.is_spending_question("Kan een gemeente bezwaar maken tegen de hoogte van haar NPO-budget?")
+
+
+def test_passages_are_not_quoted_for_a_thing_no_source_names(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prompt plumbing with a fake model that only says yes: no source names zwemlessen, so nothing is quoted."""
+    snapshot = assistant.reader.snapshot()
+    question = "Is het toegestaan om zwemlessen uit het NPO-geld te bekostigen?"
+    assert guard.unnamed_things(question, snapshot.keywords, snapshot.content_terms) == ["zwemlessen"]  # not "toegestaan"
+    _model_replies(monkeypatch, "Ja, het is toegestaan om zwemlessen uit het NPO-geld te bekostigen [1].")
+    answer = assistant.ask(question)
+    assert answer.abstained and answer.reason.endswith(":zwemlessen"), (answer.reason, answer.text)
+    assert "“zwemlessen”" in answer.text and not answer.citations
+    # words that frame a question name no thing: an adverb, a participle, a verb
+    for framed in ("Krijgt elke gemeente hetzelfde bedrag uit het NPO?",
+                   "Mogen we het geld dat we hebben gekregen combineren met het NPO-budget?",
+                   "Mag het NPO-budget gebruikt worden om de samenwerking te coördineren?"):
+        assert guard.unnamed_things(framed, snapshot.keywords, snapshot.content_terms) == [], framed
 
 
 def test_passages_quoted_instead_of_an_answer_must_name_the_organisation_asked_about(
