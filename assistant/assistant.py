@@ -279,13 +279,14 @@ class Assistant:
             yield finish(text=gate.message, abstained=True, reason=gate.reason)
             return
         needed = guard.requested_types(standalone)
-        # long question words that resemble no corpus word: subjects no source mentions ("leerlingenvervoer")
-        unknown = [] if guard.is_english(standalone) else guard.unknown_subjects(
+        # long question words that resemble no corpus word: things no source mentions ("leerlingenvervoer")
+        # (not the words that frame the question: "Tot wanneer mogen we het geld uitgeven?")
+        things = [] if guard.is_english(standalone) else guard.unnamed_things(
             standalone, snapshot.keywords, snapshot.content_terms
         )
-        if unknown and {"number", "date"} & set(needed) and search == standalone:
+        if things and {"number", "date"} & set(needed) and search == standalone:
             # an amount or date for something the sources never mention
-            yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason="requested_fact_missing:" + ",".join(unknown[:5]))
+            yield finish(text=self._not_named(things), abstained=True, reason="requested_fact_missing:" + ",".join(map(_shortened, things[:5])))
             return
         purpose = guard.unnamed_purpose(standalone, snapshot.keywords, snapshot.content_terms) if search == standalone else []
         if purpose:
@@ -361,7 +362,7 @@ class Assistant:
             for i, h in enumerate(hits, start=1)
         }
         verified = verify_answer(
-            "" if refused else raw, texts_by_n, question=standalone, headers_by_n=headers_by_n, unknown_terms=set(unknown)
+            "" if refused else raw, texts_by_n, question=standalone, headers_by_n=headers_by_n, unknown_terms=set(things)
         )
         answer.removed = verified.removed
         if verified.kept and guard.has_requested(verified.text, needed):
@@ -391,12 +392,9 @@ class Assistant:
         unnamed += sorted(verified.foreign) if not verified.kept else []
         # the model gave no answer of its own and the question asks about something no source names
         # ("schoolexcursies"): the nearest passages are about other things
-        things = guard.unnamed_things(standalone, snapshot.keywords, snapshot.content_terms) if unknown and not verified.kept else []
-        unnamed += [t for t in things if t not in unnamed]
+        unnamed += [t for t in things if t not in unnamed] if not verified.kept else []
         if not strong or unnamed:
-            message = guard.NOT_IN_SOURCES
-            if things:
-                message = guard.NOT_NAMED.format(words=" en ".join(f"“{_shortened(w)}”" for w in things[:3]))
+            message = self._not_named(things) if things and not verified.kept else guard.NOT_IN_SOURCES
             yield finish(text=message, abstained=True, reason=reason + "".join(f":{_shortened(t)}" for t in unnamed[:5]))
             return
         units = selected
@@ -408,6 +406,11 @@ class Assistant:
         else:
             text = extractive_text(units)
         yield finish(text=text, citations=self._citations(text, units, ranked), fallback=True, reason=reason)
+
+    @staticmethod
+    def _not_named(things: list[str]) -> str:
+        """The refusal that names what no source mentions, so the user can check the spelling or ask otherwise."""
+        return guard.NOT_NAMED.format(words=" en ".join(f"“{_shortened(w)}”" for w in things[:3]))
 
     def _typed_evidence(
         self, question: str, needed: list[str], ranked: list[Sentence], snapshot: Any

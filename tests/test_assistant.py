@@ -87,6 +87,15 @@ def test_no_amount_or_date_for_a_subject_the_sources_never_mention(assistant: As
     assert not typo.abstained and "5,8 miljard" in typo.text
 
 
+def test_words_that_frame_a_question_are_no_unknown_subject(assistant: Assistant) -> None:
+    """No source says "uitgeven", "gekregen" or "maximaal"; the questions ask about things the sources do name."""
+    for question, fact in (("Tot wanneer mogen gemeenten het NPO-geld uitgeven?", "2022-2023"),
+                           ("Hoeveel geld hebben gemeenten in totaal gekregen?", "300 miljoen"),
+                           ("Hoeveel gemeenten kunnen maximaal aansluiten bij de GKA?", "100 gemeenten")):
+        answer = assistant.ask(question, mode="extractive")
+        assert not answer.abstained and fact in answer.text, (question, answer.reason, answer.text)
+
+
 def test_the_kind_of_answer_asked_for_is_no_unknown_subject(assistant: Assistant) -> None:
     """No source says "contactpersoon", but it names the kind of answer; no source names a leerplichtambtenaar."""
     snapshot = assistant.reader.snapshot()
