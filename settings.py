@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     rerank_overlap_weight: float = 0.1
     # a passage holding what the question asks for (an e-mail address, a month) ranks higher
     rerank_type_weight: float = 0.05
-    rerank_answer_types: tuple[str, ...] = ("contact", "date", "duration")
+    rerank_answer_types: tuple[str, ...] = ("contact", "date", "duration", "money")
     min_dense_similarity: float = 0.80
     min_bm25_overlap: float = 0.34
     # evidence sentences: dense similarity + these weights (tuned on the dev split)

@@ -24,7 +24,7 @@ from .evidence import EvidenceSelector, Sentence, repeats
 from .llm import get_chat_model, model_label
 from .prompts import NOT_FOUND_MARKER, answer_messages, rewrite_messages, translate_messages
 from .questions import question_parts
-from .retrieval import HybridRetriever, IndexReader
+from .retrieval import HybridRetriever, IndexReader, with_written_out
 from .types import Answer, Citation, Mode, Source, StreamEvent
 from .verify import acronyms, cited_numbers, content_words, mentions, split_answer, support, verify_answer
 
@@ -297,9 +297,10 @@ class Assistant:
             return
 
         t_ev = time.perf_counter()
-        query_vector = self.embeddings.embed_query(clean_query(search))
+        evidence_query = with_written_out(search, snapshot)  # "de LEA": its sentences say "Lokale Educatieve Agenda"
+        query_vector = self.embeddings.embed_query(clean_query(evidence_query))
         candidates = self.evidence.candidates(snapshot, hits)
-        ranked = self.evidence.rank(search, query_vector, candidates, snapshot.keywords)
+        ranked = self.evidence.rank(evidence_query, query_vector, candidates, snapshot.keywords)
         selected = self.evidence.select(ranked)
         parts = question_parts(search)
         if len(parts) > 1:  # a compound question: every sub-question gets its best evidence
@@ -386,7 +387,10 @@ class Assistant:
         # quoted instead of the answer, the passages must still be about the organisation asked about:
         # "Welke rol speelt de GGD bij de schoolscan?" is not answered by passages that never name the GGD
         quoted = "\n".join([s.text for s in selected] + [headers_by_n.get(s.n, "") for s in selected])
-        unnamed = sorted(term for term in acronyms(standalone) if not mentions(term, quoted))
+        unnamed = sorted(
+            term for term in acronyms(standalone)
+            if not mentions(term, quoted) and not mentions(snapshot.written_out.get(term, term), quoted)
+        )
         # the model answered about something no source names ("de leerplichtambtenaar"): nearby passages
         # about other things would only seem to answer it
         unnamed += sorted(verified.foreign) if not verified.kept else []

@@ -235,6 +235,13 @@ RATE = re.compile(r"\bper\s+(leerling|kind|school|gemeente|inwoner|jaar|maand|pu
 # "Hoeveel leerlingen ...?" counts leerlingen: a figure answers it only when leerlingen follow it
 _COUNTED = re.compile(r"\bhoeveel\s+([a-zà-ÿ]{4,})", re.I)  # Dutch only: the sources are Dutch
 _NOT_COUNTED = {"geld", "euro", "budget", "middelen", "procent", "extra", "meer", "minder", "ruimte", "tijd"}
+# "Hoeveel krijgen gemeenten?" asks an amount: the word after "hoeveel" is a verb, not what is counted
+_NOT_COUNTED |= {
+    "krijgen", "krijgt", "kregen", "kreeg", "hebben", "heeft", "hadden", "kosten", "kost", "kostte", "bedraagt",
+    "bedragen", "gaat", "gaan", "ging", "gingen", "komt", "komen", "staat", "staan", "wordt", "worden", "werd",
+    "zijn", "mogen", "kunnen", "moeten", "zullen", "ontvangen", "ontvangt", "ontving", "uitgeven", "besteden",
+    "ongeveer", "precies", "eigenlijk", "totaal", "zouden", "willen", "blijft", "blijven",
+}
 
 
 def counted_noun(question: str) -> str | None:
@@ -290,8 +297,16 @@ _PARTICIPLE = re.compile(r"^(?:aan|af|bij|door|in|mee|na|om|op|over|toe|uit|vast
 _VERB_FORM = re.compile(
     r"^\w{3,}(?:eren|eert|eerde|eerden)$"
     r"|^(?=\w{8,11}$)(?:aan|af|bij|door|mee|na|om|op|toe|uit|terug|weg|achter|vast)\w{3,}en$"
-    r"|^\w{3,}(?:ige|lijke|ische|bare|ere)$"
+    r"|^\w{3,}(?:ige?|lijke?|ische?|bare?|ere)$"
 )
+
+
+def _frames(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:
+    """An adverb, verb form or adjective: how a question is put, not a thing it asks about."""
+    if word in _FUNCTION_WORDS or _VERB_FORM.match(word):
+        return True
+    compound = any(_in_corpus(word[:i], keywords, vocabulary) for i in range(5, len(word) - 3))
+    return bool(_PARTICIPLE.match(word)) and not compound
 
 
 def unnamed_things(question: str, keywords: KeywordIndex, vocabulary: set[str]) -> list[str]:
@@ -302,13 +317,7 @@ def unnamed_things(question: str, keywords: KeywordIndex, vocabulary: set[str]) 
     of the model's answer only seem to answer it when the sources name the thing.
     A compound that starts with a corpus word ("gemeenteraad") is a noun, not a participle.
     """
-    out = []
-    for word in unknown_subjects(question, keywords, vocabulary):
-        compound = any(_in_corpus(word[:i], keywords, vocabulary) for i in range(5, len(word) - 3))
-        if word in _FUNCTION_WORDS or _VERB_FORM.match(word) or (_PARTICIPLE.match(word) and not compound):
-            continue
-        out.append(word)
-    return out
+    return [w for w in unknown_subjects(question, keywords, vocabulary) if not _frames(w, keywords, vocabulary)]
 
 
 def _known_parts(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:
@@ -396,6 +405,8 @@ def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str])
     for i, word in enumerate(words):
         if word in _NOT_THE_PURPOSE or len(word) < 3 or _in_corpus(word, keywords, vocabulary):
             continue
+        if _frames(word, keywords, vocabulary):
+            continue  # "aan van alles wat we nuttig vinden"
         if word.endswith("e") and i + 1 < len(words):
             continue  # an adjective before its noun
         out.append(word)

@@ -13,6 +13,15 @@ ANSWER_TYPES = {
         re.compile(r"\b(hoeveel|hoe groot|hoe hoog|welk bedrag|bedrag|budget|percentage|aantal|how much|how many|amount)\b", re.I),
         re.compile(r"\d"),
     ),
+    # an amount of money: "Hoeveel hebben de gemeenten samen gekregen?", "Hoe groot is het NPO in euro's?"
+    "money": (
+        re.compile(
+            r"\b(hoeveel (geld|euro|budget)|welk bedrag|in euro|hoe (groot|hoog) is het (budget|bedrag|npo)|"
+            r"hoeveel\b.{0,40}\b(gekregen|krijgen|krijgt|ontvangen|ontvangt|uitgekeerd|beschikbaar)|how much money)",
+            re.I,
+        ),
+        re.compile(r"€|\beuro\b|\b(miljoen|miljard)\b", re.I),
+    ),
     "date": (
         re.compile(r"\b(wanneer|when|welke datum|deadline|welke maand|welk moment|periode|fase|fases)\b", re.I),
         re.compile(r"\b(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|zomer|\d{4}|doorlopend|doorgaand)\b", re.I),

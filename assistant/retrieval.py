@@ -59,6 +59,18 @@ class IndexReader:
             return self._snapshot
 
 
+def with_written_out(query: str, snapshot: Snapshot) -> str:
+    """The query with the full name of an abbreviation the documents never use ("LEA")."""
+    vocab = snapshot.keywords.retriever.vocab_dict if snapshot.keywords.ids else {}
+    names = [
+        snapshot.written_out[a]
+        for a in dict.fromkeys(re.findall(r"\b[A-Z]{3,}\b", query))
+        if a in snapshot.written_out and not any(t in vocab for t in snapshot.keywords.query_terms(a))
+        and snapshot.written_out[a] not in query
+    ]
+    return f"{query} ({', '.join(names)})" if names else query
+
+
 def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.casefold()) if len(w) > 2}
 
@@ -85,6 +97,7 @@ class HybridRetriever(BaseRetriever):
         query = clean_query(query)
         if snapshot is None or not snapshot.chunks or not query:
             return []
+        query = with_written_out(query, snapshot)
         s = self.settings
         n_candidates = max(s.candidate_k, k * 4)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -135,6 +136,10 @@ class KeywordIndex:
         return cached
 
 
+# two to five capitalised words, "en" or "van" between them: "Sociale Zaken en Werkgelegenheid"
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][a-zà-ÿ]+(?:[ \t]+(?:(?:en|van|voor)[ \t]+)?[A-Z][a-zà-ÿ]+){1,4}\b")
+
+
 # ---------------------------------------------------------------- records
 @dataclass(frozen=True)
 class ChunkRecord:
@@ -210,6 +215,23 @@ class Snapshot:
         ]
 
     @cached_property
+    def written_out(self) -> dict[str, str]:
+        """Acronyms of the names the documents write out in full: "LEA" -> "Lokale Educatieve Agenda".
+
+        A user types the abbreviation a letter never uses; it still names what the letter covers.
+        Three letters at least: two-letter ones ("PO") are ambiguous.
+        """
+        names: dict[str, str] = {}
+        for doc in self.documents.values():
+            for match in _CAPITALISED_RUN.finditer(doc.get("text", "")):
+                words = match.group(0).split()
+                for i in range(len(words)):  # "De Gelijke Kansen Alliantie" also gives GKA
+                    capitals = [w for w in words[i:] if w[0].isupper()]
+                    if len(capitals) >= 3 and words[i][0].isupper():  # "PO" is no "Programma Onderwijs"
+                        names.setdefault("".join(w[0] for w in capitals).upper(), " ".join(words[i:]))
+        return names
+
+    @cached_property
     def content_terms(self) -> set[str]:
         """Stemmed terms the documents say something about.
 
@@ -217,6 +239,8 @@ class Snapshot:
         the corpus does not cover, so its words do not count.
         """
         terms: set[str] = set()
+        for acronym in self.written_out:
+            terms |= set(self.keywords.query_terms(acronym))
         for rec in self.chunks.values():
             terms |= self.keywords.document_terms(f"{rec.title}\n{rec.section}")
             for _, _, text in split_sentences(rec.text):

@@ -91,9 +91,22 @@ def test_words_that_frame_a_question_are_no_unknown_subject(assistant: Assistant
     """No source says "uitgeven", "gekregen" or "maximaal"; the questions ask about things the sources do name."""
     for question, fact in (("Tot wanneer mogen gemeenten het NPO-geld uitgeven?", "2022-2023"),
                            ("Hoeveel geld hebben gemeenten in totaal gekregen?", "300 miljoen"),
-                           ("Hoeveel gemeenten kunnen maximaal aansluiten bij de GKA?", "100 gemeenten")):
+                           ("Hoeveel gemeenten kunnen maximaal aansluiten bij de GKA?", "100 gemeenten"),
+                           ("Hoeveel krijgen gemeenten uit het NPO?", "300 miljoen")):  # "krijgen" is not counted
         answer = assistant.ask(question, mode="extractive")
         assert not answer.abstained and fact in answer.text, (question, answer.reason, answer.text)
+
+
+def test_an_abbreviation_of_a_name_the_sources_write_out_is_known(assistant: Assistant) -> None:
+    """The letter writes "Lokale Educatieve Agenda" and never "LEA"; a civil servant types LEA."""
+    snapshot = assistant.reader.snapshot()
+    assert snapshot.written_out["LEA"] == "Lokale Educatieve Agenda"
+    assert "PO" not in snapshot.written_out  # two letters are ambiguous: primair onderwijs, not "Programma Onderwijs"
+    answer = assistant.ask("Kunnen we de NPO-plannen in de LEA bespreken?", mode="extractive")
+    assert not answer.abstained, (answer.reason, answer.text)
+    assert any("Lokale Educatieve Agenda" in c.quote for c in answer.citations), answer.text
+    unknown = assistant.ask("Kunnen we de NPO-plannen in de XQZ bespreken?", mode="extractive")
+    assert unknown.abstained and unknown.reason == "missing_terms:XQZ", unknown.reason
 
 
 def test_the_kind_of_answer_asked_for_is_no_unknown_subject(assistant: Assistant) -> None:
@@ -357,6 +370,8 @@ def test_money_for_something_no_source_names_is_refused_before_the_model(assista
                   "En mogen ze dat geld ook aan de gewone opvang uitgeven?"):  # "gewone" describes the opvang
         snapshot = assistant.reader.snapshot()
         assert guard.unnamed_purpose(named, snapshot.keywords, snapshot.content_terms) == [], named
+    vague = "Mogen we het NPO-geld eigenlijk aan van alles uitgeven wat we nuttig vinden?"  # "nuttig" names no thing
+    assert guard.unnamed_purpose(vague, snapshot.keywords, snapshot.content_terms) == []
     assert guard.is_spending_question("Kunnen we met NPO-middelen samen met de bibliotheek activiteiten organiseren?")
     assert not guard.is_spending_question("Kan een gemeente bezwaar maken tegen de hoogte van haar NPO-budget?")
 
