@@ -284,7 +284,7 @@ class Assistant:
         things = [] if guard.is_english(standalone) else guard.unnamed_things(
             standalone, snapshot.keywords, snapshot.content_terms
         )
-        if things and {"number", "date"} & set(needed) and search == standalone:
+        if things and {"number", "money", "date"} & set(needed) and search == standalone:
             # an amount or date for something the sources never mention
             yield finish(text=self._not_named(things), abstained=True, reason="requested_fact_missing:" + ",".join(map(_shortened, things[:5])))
             return
@@ -428,8 +428,9 @@ class Assistant:
         # sentence or heading about the thing asked for; a figure is often phrased around its
         # subject ("€ 300 miljoen aan gemeenten"), so it needs no such check.
         subject = guard.subject_terms(question, snapshot.keywords)
-        rate = guard.RATE.search(question) if "number" in needed else None
-        counted = guard.counted_noun(question) if "number" in needed else None
+        amount = bool({"number", "money"} & set(needed))
+        rate = guard.RATE.search(question) if amount else None
+        counted = guard.counted_noun(question) if amount else None
         best = ranked[0].score if ranked else 0.0
         out = []
         for sent in ranked[:10]:

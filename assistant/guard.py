@@ -226,6 +226,8 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             re.I,
         ),
     ),
+    # an amount of money: "40.000 inwoners" or "van 50 naar 100 gemeenten" does not answer it
+    "money": (ANSWER_TYPES["money"][0], re.compile(r"€|\beuro\b|\b(miljoen|miljard|kosteloos|gratis|free)\b", re.I)),
 }
 
 
@@ -301,9 +303,16 @@ _VERB_FORM = re.compile(
 )
 
 
+# "erachter", "daarvoor", "waarmee": a pointing word, never a thing
+_PRONOMINAL_ADVERB = re.compile(
+    r"^(er|daar|hier|waar)(aan|achter|af|bij|binnen|boven|buiten|door|heen|in|langs|mee|na|naar|naast|om|onder|op|"
+    r"over|tegen|toe|tussen|uit|van|vandaan|voor|zonder)$"
+)
+
+
 def _frames(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:
     """An adverb, verb form or adjective: how a question is put, not a thing it asks about."""
-    if word in _FUNCTION_WORDS or _VERB_FORM.match(word):
+    if word in _FUNCTION_WORDS or _VERB_FORM.match(word) or _PRONOMINAL_ADVERB.match(word):
         return True
     compound = any(_in_corpus(word[:i], keywords, vocabulary) for i in range(5, len(word) - 3))
     return bool(_PARTICIPLE.match(word)) and not compound
@@ -414,8 +423,9 @@ def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str])
 
 
 def requested_types(question: str) -> list[str]:
-    """The kinds of fact the question asks for ("phone", "email", "number", "date")."""
-    return [name for name, (ask, _) in REQUESTED_TYPES.items() if ask.search(question)]
+    """The kinds of fact the question asks for ("phone", "email", "number", "date", "money")."""
+    types = [name for name, (ask, _) in REQUESTED_TYPES.items() if ask.search(question)]
+    return [t for t in types if t != "number"] if "money" in types else types  # money is the number asked for
 
 
 # a citation marker "[2]", a phone number, postcode, year or e-mail address is no quantity

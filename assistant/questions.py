@@ -17,7 +17,8 @@ ANSWER_TYPES = {
     "money": (
         re.compile(
             r"\b(hoeveel (geld|euro|budget)|welk bedrag|in euro|hoe (groot|hoog) is het (budget|bedrag|npo)|"
-            r"hoeveel\b.{0,40}\b(gekregen|krijgen|krijgt|ontvangen|ontvangt|uitgekeerd|beschikbaar)|how much money)",
+            r"hoeveel\s+(krijgen|krijgt|krijg|kregen|kreeg|ontvangen|ontvangt|ontving|hebben|heeft|hadden|gaat|ging|"
+            r"bedraagt|is er|zit er|komt er)\b|how much money)",  # "hoeveel gemeenten krijgen ..." counts gemeenten
             re.I,
         ),
         re.compile(r"€|\beuro\b|\b(miljoen|miljard)\b", re.I),

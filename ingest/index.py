@@ -136,8 +136,8 @@ class KeywordIndex:
         return cached
 
 
-# two to five capitalised words, "en" or "van" between them: "Sociale Zaken en Werkgelegenheid"
-_CAPITALISED_RUN = re.compile(r"\b[A-Z][a-zà-ÿ]+(?:[ \t]+(?:(?:en|van|voor)[ \t]+)?[A-Z][a-zà-ÿ]+){1,4}\b")
+# two to five capitalised words, "en" or "van" between them: "Onderwijs, Cultuur en Wetenschap"
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][a-zà-ÿ]+(?:,?[ \t]+(?:(?:en|van|voor)[ \t]+)?[A-Z][a-zà-ÿ]+){1,4}\b")
 
 
 # ---------------------------------------------------------------- records
@@ -223,12 +223,15 @@ class Snapshot:
         """
         names: dict[str, str] = {}
         for doc in self.documents.values():
-            for match in _CAPITALISED_RUN.finditer(doc.get("text", "")):
-                words = match.group(0).split()
-                for i in range(len(words)):  # "De Gelijke Kansen Alliantie" also gives GKA
-                    capitals = [w for w in words[i:] if w[0].isupper()]
-                    if len(capitals) >= 3 and words[i][0].isupper():  # "PO" is no "Programma Onderwijs"
-                        names.setdefault("".join(w[0] for w in capitals).upper(), " ".join(words[i:]))
+            text = "\n".join(str(doc.get(key) or "") for key in ("title", "publisher", "text"))
+            for match in _CAPITALISED_RUN.finditer(text):
+                run = match.group(0)
+                starts = [m.start() for m in re.finditer(r"\b[A-Z]", run)]
+                for start in starts:  # "De Gelijke Kansen Alliantie" also gives GKA
+                    name = run[start:]
+                    capitals = re.findall(r"\b[A-Z]", name)
+                    if len(capitals) >= 3:  # "PO" is no "Programma Onderwijs"
+                        names.setdefault("".join(capitals), name)
         return names
 
     @cached_property

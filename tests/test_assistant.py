@@ -105,6 +105,7 @@ def test_an_abbreviation_of_a_name_the_sources_write_out_is_known(assistant: Ass
     answer = assistant.ask("Kunnen we de NPO-plannen in de LEA bespreken?", mode="extractive")
     assert not answer.abstained, (answer.reason, answer.text)
     assert any("Lokale Educatieve Agenda" in c.quote for c in answer.citations), answer.text
+    assert snapshot.written_out["OCW"] == "Onderwijs, Cultuur en Wetenschap"  # the letter's publisher
     unknown = assistant.ask("Kunnen we de NPO-plannen in de XQZ bespreken?", mode="extractive")
     assert unknown.abstained and unknown.reason == "missing_terms:XQZ", unknown.reason
 
@@ -387,6 +388,7 @@ def test_passages_are_not_quoted_for_a_thing_no_source_names(assistant: Assistan
     assert "“zwemlessen”" in answer.text and not answer.citations
     # words that frame a question name no thing: an adverb, a participle, a verb
     for framed in ("Krijgt elke gemeente hetzelfde bedrag uit het NPO?",
+                   "Hoe kom ik erachter of ons percentage doelgroepkinderen bovengemiddeld is?",
                    "Mogen we het geld dat we hebben gekregen combineren met het NPO-budget?",
                    "Mag het NPO-budget gebruikt worden om de samenwerking te coördineren?"):
         assert guard.unnamed_things(framed, snapshot.keywords, snapshot.content_terms) == [], framed
