@@ -156,6 +156,10 @@ def missing_specific_terms(question: str, keywords: KeywordIndex, vocabulary: se
     vocab = vocabulary if vocabulary is not None else (keywords.retriever.vocab_dict if keywords.ids else {})
     english = is_english(question)
     missing = []
+    # "Wij zijn een gemeente in Drenthe met 25.000 inwoners. Komen wij in aanmerking …?": the context
+    # sentence names the asker, the question sentence what is asked about
+    asked = [s for s in re.split(r"(?<=[.!?])\s+", question) if s.rstrip().endswith("?")]
+    question = " ".join(asked) if asked else question
     for match in _CAPITAL_OR_NUMBER.finditer(question):
         word = match.group(1)
         is_number = word[0].isdigit()
@@ -210,7 +214,12 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"),
     ),
     "number": (
-        re.compile(r"\b(hoeveel|hoe groot|hoe hoog|welk bedrag|wat kost|kosten|how much|how many|per leerling)\b", re.I),
+        # "wat kost het?" asks an amount; "of de kosten van X onder de bestedingsdoelen vallen" does not
+        re.compile(
+            r"\b(hoeveel|hoe groot|hoe hoog|welk bedrag|wat (kost|kosten)|wat zijn de kosten|hoe duur|how much|how many|"
+            r"per leerling)\b",
+            re.I,
+        ),
         re.compile(
             r"\d|\b(twee|drie|vier|vijf|zes|zeven|acht|negen|tien|twintig|dertig|veertig|vijftig|honderd|duizend|"
             r"miljoen|miljard|kosteloos|gratis|free)\b",

@@ -83,6 +83,15 @@ def test_no_amount_or_date_for_a_subject_the_sources_never_mention(assistant: As
         answer = assistant.ask(question, mode="extractive")
         assert answer.abstained and answer.reason.startswith("requested_fact_missing"), (question, answer.text)
         assert not AMOUNT.search(answer.text)
+    # a name in a sentence that only introduces the asker is no subject of the question
+    context = assistant.ask("Wij zijn een gemeente in Drenthe met 25.000 inwoners. Komen wij in aanmerking voor "
+                            "begeleiding als kleinere gemeente?", mode="extractive")
+    assert not context.abstained and "40.000" in context.text, (context.reason, context.text)
+    utrecht = assistant.ask("Welke bedragen krijgt de gemeente Utrecht?", mode="extractive")
+    assert utrecht.abstained and utrecht.reason == "missing_terms:Utrecht", utrecht.reason
+    # "de kosten van X" in a yes/no question asks whether, not how much
+    costs = assistant.ask("Kunnen de kosten van extra ambtelijke capaciteit onder de bestedingsdoelen vallen?", mode="extractive")
+    assert not costs.abstained and "ambtelijke capaciteit" in costs.text, (costs.reason, costs.text)
     typo = assistant.ask("Hoeveel geld is er voor het funderend ondewijs in het NPO?", mode="extractive")
     assert not typo.abstained and "5,8 miljard" in typo.text
 
