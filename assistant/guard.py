@@ -143,6 +143,16 @@ def is_english(question: str) -> bool:
     return len(_ENGLISH.findall(question)) >= 2
 
 
+def asked_part(question: str) -> str:
+    """The sentences that ask (end with "?"); the whole text when none does.
+
+    "Wij zijn een gemeente in Drenthe met 25.000 inwoners. Komen wij in aanmerking …?": the
+    context sentence names the asker, the question sentence what is asked about.
+    """
+    asked = [s for s in re.split(r"(?<=[.!?])\s+", question) if s.rstrip().endswith("?")]
+    return " ".join(asked) if asked else question
+
+
 def missing_specific_terms(question: str, keywords: KeywordIndex, vocabulary: set[str] | None = None) -> list[str]:
     """Names, acronyms, years and figures in the question that no source says anything about.
 
@@ -156,11 +166,7 @@ def missing_specific_terms(question: str, keywords: KeywordIndex, vocabulary: se
     vocab = vocabulary if vocabulary is not None else (keywords.retriever.vocab_dict if keywords.ids else {})
     english = is_english(question)
     missing = []
-    # "Wij zijn een gemeente in Drenthe met 25.000 inwoners. Komen wij in aanmerking …?": the context
-    # sentence names the asker, the question sentence what is asked about
-    asked = [s for s in re.split(r"(?<=[.!?])\s+", question) if s.rstrip().endswith("?")]
-    question = " ".join(asked) if asked else question
-    for match in _CAPITAL_OR_NUMBER.finditer(question):
+    for match in _CAPITAL_OR_NUMBER.finditer(asked_part(question)):
         word = match.group(1)
         is_number = word[0].isdigit()
         if is_number and len(word) < 4 and "," not in word and "." not in word:
@@ -270,9 +276,15 @@ def counts(text: str, noun: str) -> bool:
 
 
 def _in_corpus(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:
-    """A corpus term, or close to one (a misspelling: "ondewijs" ~ "onderwijs")."""
+    """A corpus term, or close to one (a misspelling: "ondewijs" ~ "onderwijs").
+
+    The stemmer cuts a misspelt word elsewhere ("vaardigeheden" -> "vaardige", "vaardigheden" ->
+    "vaard"), so the word as written is compared too (``vocabulary`` holds the corpus words as written).
+    """
     terms = keywords.query_terms(word)
     if not terms or any(t in vocabulary for t in terms):
+        return True
+    if len(word) >= 8 and difflib.get_close_matches(word.casefold(), vocabulary, n=1, cutoff=0.85):
         return True
     return any(difflib.get_close_matches(t, vocabulary, n=1, cutoff=0.8) for t in terms)
 
@@ -301,6 +313,10 @@ _FUNCTION_WORDS = {
     "eventueel", "eventuele", "trouwens", "voorlopig", "tenminste", "uiteindelijk", "binnenkort", "tegelijk",
     "tegelijkertijd", "momenteel", "uitsluitend", "verschillende", "nogmaals", "iedereen", "allebei", "waarschijnlijk",
     "daadwerkelijk", "uiteraard", "sowieso", "gewoonweg", "nauwelijks", "regelmatig", "maximaal", "minimaal",
+    "minstens", "hoogstens", "überhaupt", "ueberhaupt",
+    # a month or day is a value an answer may correct ("pas in september?" - "in juli"), not a thing
+    "januari", "februari", "augustus", "september", "oktober", "november", "december", "woensdag", "donderdag",
+    "vrijdag", "zaterdag",
 }
 # verb forms: a participle ("gekregen", "aangekondigd", "toegestaan", "toegestane"), an -eren verb
 # ("coördineren"), a short separable verb ("uitgeven", "meehelpen"); an adjective ("volledige", "openbare")
@@ -335,7 +351,8 @@ def unnamed_things(question: str, keywords: KeywordIndex, vocabulary: set[str]) 
     of the model's answer only seem to answer it when the sources name the thing.
     A compound that starts with a corpus word ("gemeenteraad") is a noun, not a participle.
     """
-    return [w for w in unknown_subjects(question, keywords, vocabulary) if not _frames(w, keywords, vocabulary)]
+    asked = asked_part(question)  # not the words of a sentence that only gives context
+    return [w for w in unknown_subjects(asked, keywords, vocabulary) if not _frames(w, keywords, vocabulary)]
 
 
 def _known_parts(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:

@@ -236,7 +236,7 @@ class Snapshot:
 
     @cached_property
     def content_terms(self) -> set[str]:
-        """Stemmed terms the documents say something about.
+        """Stemmed terms the documents say something about (and their long words as written).
 
         A pointer ("Zie ook 'Wat is de rol van de MR en de GMR?'") names a topic
         the corpus does not cover, so its words do not count.
@@ -249,6 +249,8 @@ class Snapshot:
             for _, _, text in split_sentences(rec.text):
                 if not POINTER.match(text):
                     terms |= self.keywords.document_terms(text)
+                    # and the words as written, long ones: a misspelling is compared with these
+                    terms |= {w for w in re.findall(r"[a-zà-ÿ]{8,}", text.casefold())}
         return terms
 
     def section_at(self, source: str, offset: int) -> str:

@@ -398,6 +398,9 @@ def test_passages_are_not_quoted_for_a_thing_no_source_names(assistant: Assistan
     # words that frame a question name no thing: an adverb, a participle, a verb
     for framed in ("Krijgt elke gemeente hetzelfde bedrag uit het NPO?",
                    "Hoe kom ik erachter of ons percentage doelgroepkinderen bovengemiddeld is?",
+                   "Ik las dat het budget pas in september bekend wordt. Is dat zo?",  # a month is a value
+                   "Mijn afdelingshoofd vraagt het zich af. Welke ondersteuning biedt OCW?",  # context, not the question
+                   "welke vaardigeheden moet het extra geld stimuleren",  # misspelt "vaardigheden"
                    "Mogen we het geld dat we hebben gekregen combineren met het NPO-budget?",
                    "Mag het NPO-budget gebruikt worden om de samenwerking te coördineren?"):
         assert guard.unnamed_things(framed, snapshot.keywords, snapshot.content_terms) == [], framed
