@@ -279,12 +279,13 @@ def _in_corpus(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:
     """A corpus term, or close to one (a misspelling: "ondewijs" ~ "onderwijs").
 
     The stemmer cuts a misspelt word elsewhere ("vaardigeheden" -> "vaardige", "vaardigheden" ->
-    "vaard"), so the word as written is compared too (``vocabulary`` holds the corpus words as written).
+    "vaard"), so the word as written is compared too, with the corpus words as written (``Vocabulary.written``).
     """
     terms = keywords.query_terms(word)
     if not terms or any(t in vocabulary for t in terms):
         return True
-    if len(word) >= 8 and difflib.get_close_matches(word.casefold(), vocabulary, n=1, cutoff=0.85):
+    written = getattr(vocabulary, "written", ())
+    if len(word) >= 8 and difflib.get_close_matches(word.casefold(), written, n=1, cutoff=0.9):  # not overhead ~ overheid
         return True
     return any(difflib.get_close_matches(t, vocabulary, n=1, cutoff=0.8) for t in terms)
 

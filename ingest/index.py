@@ -136,6 +136,14 @@ class KeywordIndex:
         return cached
 
 
+class Vocabulary(set):
+    """Stemmed corpus terms, with the long words as written in ``written`` (for misspellings)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.written: set[str] = set()
+
+
 # two to five capitalised words, "en" or "van" between them: "Onderwijs, Cultuur en Wetenschap"
 _CAPITALISED_RUN = re.compile(r"\b[A-Z][a-zà-ÿ]+(?:,?[ \t]+(?:(?:en|van|voor)[ \t]+)?[A-Z][a-zà-ÿ]+){1,4}\b")
 
@@ -236,12 +244,12 @@ class Snapshot:
 
     @cached_property
     def content_terms(self) -> set[str]:
-        """Stemmed terms the documents say something about (and their long words as written).
+        """Stemmed terms the documents say something about (``.written``: their long words as written).
 
         A pointer ("Zie ook 'Wat is de rol van de MR en de GMR?'") names a topic
         the corpus does not cover, so its words do not count.
         """
-        terms: set[str] = set()
+        terms = Vocabulary()
         for acronym in self.written_out:
             terms |= set(self.keywords.query_terms(acronym))
         for rec in self.chunks.values():
@@ -249,8 +257,8 @@ class Snapshot:
             for _, _, text in split_sentences(rec.text):
                 if not POINTER.match(text):
                     terms |= self.keywords.document_terms(text)
-                    # and the words as written, long ones: a misspelling is compared with these
-                    terms |= {w for w in re.findall(r"[a-zà-ÿ]{8,}", text.casefold())}
+                    # and the long words as written: a misspelling is compared with these
+                    terms.written.update(re.findall(r"[a-zà-ÿ]{8,}", text.casefold()))
         return terms
 
     def section_at(self, source: str, offset: int) -> str:
