@@ -396,9 +396,10 @@ class Assistant:
         unnamed += sorted(verified.foreign) if not verified.kept else []
         # the model gave no answer of its own and the question asks about something no source names
         # ("schoolexcursies"): the nearest passages are about other things
-        unnamed += [t for t in things if t not in unnamed] if not verified.kept else []
+        unanswered = things if not verified.kept else []
+        unnamed += [t for t in unanswered if t not in unnamed]
         if not strong or unnamed:
-            message = self._not_named(things) if things and not verified.kept else guard.NOT_IN_SOURCES
+            message = self._not_named(unanswered) if unanswered else guard.NOT_IN_SOURCES
             yield finish(text=message, abstained=True, reason=reason + "".join(f":{_shortened(t)}" for t in unnamed[:5]))
             return
         units = selected

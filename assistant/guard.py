@@ -340,8 +340,10 @@ def _frames(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:
     """An adverb, verb form or adjective: how a question is put, not a thing it asks about."""
     if word in _FUNCTION_WORDS or _VERB_FORM.match(word) or _PRONOMINAL_ADVERB.match(word):
         return True
-    compound = any(_in_corpus(word[:i], keywords, vocabulary) for i in range(5, len(word) - 3))
-    return bool(_PARTICIPLE.match(word)) and not compound
+    if not _PARTICIPLE.match(word):
+        return False
+    # a compound that starts with a corpus word ("gemeenteraad") is a noun; checked last: it is the slow part
+    return not any(_in_corpus(word[:i], keywords, vocabulary) for i in range(5, len(word) - 3))
 
 
 def unnamed_things(question: str, keywords: KeywordIndex, vocabulary: set[str]) -> list[str]:
