@@ -80,6 +80,15 @@ def test_a_restated_question_that_adds_the_asked_month_is_an_answer() -> None:
     assert not echo.kept and echo.removed[0].reason == "herhaalt alleen de vraag"
 
 
+def test_a_restated_question_is_an_echo_even_with_the_question_s_own_number() -> None:
+    sources = {1: "Na de zomervakantie wordt de alliantie uitgebreid van 50 naar 100 gemeenten."}
+    question = "Welke 50 gemeenten zitten nu al in de Gelijke Kansen Alliantie?"
+    echo = verify_answer("50 gemeenten zitten nu al in de Gelijke Kansen Alliantie [1].", sources, question=question)
+    assert not echo.kept and echo.removed[0].reason == "herhaalt alleen de vraag"
+    growth = verify_answer("De alliantie wordt uitgebreid van 50 naar 100 gemeenten [1].", sources, question=question)
+    assert growth.kept
+
+
 def test_a_sentence_the_model_repeats_is_kept_once() -> None:
     looping = (
         "Gemeenten krijgen circa € 300 miljoen als specifieke uitkering [2]. Het budget is € 8,5 miljard [1]. "
