@@ -79,16 +79,17 @@ class GoldItem(BaseModel):
         if self.kind not in ABSTAIN_ONLY_KINDS | {"injection"} and self.expected != "answer":
             raise ValueError(f"kind {self.kind!r} must have expected='answer'")
 
-        if self.kind == "follow_up":
-            if not self.history:
-                raise ValueError("follow_up item needs a non-empty history")
+        # an unanswerable question can be a follow-up too: "Wat is haar e-mailadres?" after a named contact
+        if self.kind == "follow_up" and not self.history:
+            raise ValueError("follow_up item needs a non-empty history")
+        if self.history and self.kind not in {"follow_up", "unanswerable"}:
+            raise ValueError("only follow_up and unanswerable items may have a history")
+        if self.history:
             if self.history[0].role != "user" or self.history[-1].role != "assistant":
                 raise ValueError("history must start with a user turn and end with an assistant turn")
             for prev, cur in zip(self.history, self.history[1:]):
                 if prev.role == cur.role:
                     raise ValueError("history turns must alternate user/assistant")
-        elif self.history:
-            raise ValueError("only follow_up items may have a history")
 
         if len(set(self.gold_sources)) != len(self.gold_sources):
             raise ValueError("duplicate entries in gold_sources")

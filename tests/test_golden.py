@@ -91,6 +91,13 @@ def test_schema_rejects_inconsistent_items():
         _answer_item(kind="unanswerable", expected="abstain", gold_quotes=[], key_facts=[])
     with pytest.raises(ValidationError):  # follow_up without history
         _answer_item(kind="follow_up")
+    history = [{"role": "user", "content": "Wie is het aanspreekpunt?"}, {"role": "assistant", "content": "Eline Verheijen [1]."}]
+    with pytest.raises(ValidationError):  # a history on a plain factual question
+        _answer_item(history=history)
+    unanswerable_follow_up = _answer_item(
+        kind="unanswerable", expected="abstain", gold_sources=[], gold_quotes=[], key_facts=[], history=history
+    )
+    assert unanswerable_follow_up.history[-1].role == "assistant"
     with pytest.raises(ValidationError):  # unknown kind
         _answer_item(kind="chitchat")
 
