@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from ingest.index import KeywordIndex
 
@@ -178,6 +179,8 @@ def missing_specific_terms(question: str, keywords: KeywordIndex, vocabulary: se
             continue
         if not is_number and any(v.startswith(t[:4]) for t in terms for v in vocab if len(t) >= 4):
             continue
+        if _misspelt_corpus_word(word, vocab):  # "Gelijke Kansen Aliantie"
+            continue
         missing.append(word)
     return missing
 
@@ -275,6 +278,15 @@ def counts(text: str, noun: str) -> bool:
     return bool(re.search(rf"\d[\d.,]*\s+(?:[\w-]+\s+){{0,2}}{re.escape(stem)}", text, re.I))
 
 
+def _misspelt_corpus_word(word: str, vocabulary: Any) -> bool:
+    """A long word that, as written, is one letter or so from a corpus word ("Aliantie" ~ "Alliantie").
+
+    Short words and a cutoff of 0.9 keep "overhead" from passing for "overheid".
+    """
+    written = getattr(vocabulary, "written", ())
+    return len(word) >= 8 and bool(difflib.get_close_matches(word.casefold(), written, n=1, cutoff=0.9))
+
+
 def _in_corpus(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:
     """A corpus term, or close to one (a misspelling: "ondewijs" ~ "onderwijs").
 
@@ -284,8 +296,7 @@ def _in_corpus(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:
     terms = keywords.query_terms(word)
     if not terms or any(t in vocabulary for t in terms):
         return True
-    written = getattr(vocabulary, "written", ())
-    if len(word) >= 8 and difflib.get_close_matches(word.casefold(), written, n=1, cutoff=0.9):  # not overhead ~ overheid
+    if _misspelt_corpus_word(word, vocabulary):
         return True
     return any(difflib.get_close_matches(t, vocabulary, n=1, cutoff=0.8) for t in terms)
 
@@ -423,6 +434,11 @@ def purpose_query(question: str) -> str:
     return focus if len(focus) >= 8 else question
 
 
+_CLAUSE_START = re.compile(
+    r"\b(?:waar\w*|die|dat|zodat|omdat|wanneer|als|zodra|om)\s+(?:we|wij|ze|zij|u|je|jullie|hij|men|er|de|het)\b"
+)
+
+
 def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str]) -> list[str]:
     """What a Dutch "may the money go to X?" question asks about, when no source names it.
 
@@ -438,7 +454,9 @@ def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str])
     slot = _PURPOSE.search(question, money.end())
     if not slot:
         return []
-    words = re.findall(r"[a-zà-ÿ]+", (slot.group(1) or slot.group(2)).casefold())
+    # the purpose ends where a clause about it starts: "een extra lokaal waar we een interventie in draaien"
+    purpose = _CLAUSE_START.split((slot.group(1) or slot.group(2)).casefold(), maxsplit=1)[0]
+    words = re.findall(r"[a-zà-ÿ]+", purpose)
     out = []
     for i, word in enumerate(words):
         if word in _NOT_THE_PURPOSE or len(word) < 3 or _in_corpus(word, keywords, vocabulary):

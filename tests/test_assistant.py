@@ -89,6 +89,9 @@ def test_no_amount_or_date_for_a_subject_the_sources_never_mention(assistant: As
     assert not context.abstained and "40.000" in context.text, (context.reason, context.text)
     utrecht = assistant.ask("Welke bedragen krijgt de gemeente Utrecht?", mode="extractive")
     assert utrecht.abstained and utrecht.reason == "missing_terms:Utrecht", utrecht.reason
+    # a misspelt name the sources use is no unknown name
+    alliance = assistant.ask("Is er extra geld voor gemeenten die een agenda binnen de Gelijke Kansen Aliantie opstellen?", mode="extractive")
+    assert not alliance.abstained and "financiële middelen" in alliance.text, (alliance.reason, alliance.text)
     # "de kosten van X" in a yes/no question asks whether, not how much
     costs = assistant.ask("Kunnen de kosten van extra ambtelijke capaciteit onder de bestedingsdoelen vallen?", mode="extractive")
     assert not costs.abstained and "ambtelijke capaciteit" in costs.text, (costs.reason, costs.text)
@@ -382,6 +385,11 @@ def test_money_for_something_no_source_names_is_refused_before_the_model(assista
         assert guard.unnamed_purpose(named, snapshot.keywords, snapshot.content_terms) == [], named
     vague = "Mogen we het NPO-geld eigenlijk aan van alles uitgeven wat we nuttig vinden?"  # "nuttig" names no thing
     assert guard.unnamed_purpose(vague, snapshot.keywords, snapshot.content_terms) == []
+    # the clause after the purpose says something about it, it is not the purpose: "draaien" is a verb
+    room = "mag het npo geld naar tijdelijke huur van een extra lokaal waar we een interventie in draaien"
+    assert guard.unnamed_purpose(room, snapshot.keywords, snapshot.content_terms) == []
+    trips = "Mag het NPO-geld naar schoolreisjes die we elk jaar organiseren?"
+    assert guard.unnamed_purpose(trips, snapshot.keywords, snapshot.content_terms) == ["schoolreisjes"]
     assert guard.is_spending_question("Kunnen we met NPO-middelen samen met de bibliotheek activiteiten organiseren?")
     assert not guard.is_spending_question("Kan een gemeente bezwaar maken tegen de hoogte van haar NPO-budget?")
 
