@@ -16,7 +16,8 @@ ANSWER_TYPES = {
     # an amount of money: "Hoeveel hebben de gemeenten samen gekregen?", "Hoe groot is het NPO in euro's?"
     "money": (
         re.compile(
-            r"\b(hoeveel (geld|euro|budget)|welk bedrag|in euro|hoe (groot|hoog) is het (budget|bedrag|npo)|"
+            r"\b(hoeveel ([\w-]*geld|[\w-]*budget|euro|middelen)|hoeveel van (die|dat|het|de) [\d,.]+ (miljoen|miljard)|"
+            r"welk bedrag|in euro|hoe (groot|hoog) is het (budget|bedrag|npo)|"
             r"hoeveel\s+(krijgen|krijgt|krijg|kregen|kreeg|ontvangen|ontvangt|ontving|hebben|heeft|hadden|gaat|ging|"
             r"bedraagt|is er|zit er|komt er)\b|how much money)",  # "hoeveel gemeenten krijgen ..." counts gemeenten
             re.I,

@@ -56,6 +56,11 @@ def test_requested_types_and_whether_a_text_holds_them() -> None:
     assert guard.requested_types("Wat is het telefoonnummer van de helpdesk?") == ["phone"]
     assert set(guard.requested_types("Wat is het e-mailadres of telefoonnummer van X?")) == {"phone", "email"}
     assert guard.requested_types("Hoeveel gemeenten doen mee?") == ["number"]
+    # an amount of money is asked, which a count of inhabitants does not answer
+    for money in ("Hoeveel NPO-geld gaat er naar de samenwerkingsverbanden?", "hoeveel van die 8,5 miljard gaat naar het mbo",
+                  "Hoeveel geld krijgen gemeenten?", "Hoeveel middelen zijn er voor de GKA?"):
+        assert guard.requested_types(money) == ["money"], money
+    assert not guard.has_requested("Kleinere gemeenten, tot ongeveer 40.000 inwoners.", ["money"])
     assert guard.requested_types("Wanneer hoort de gemeente iets?") == ["date"]
     assert guard.requested_types("Wat is OOGO?") == []
     assert guard.has_requested("Tel: 06-13269210", ["phone"])
