@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from ingest.index import KeywordIndex
 
@@ -278,7 +277,7 @@ def counts(text: str, noun: str) -> bool:
     return bool(re.search(rf"\d[\d.,]*\s+(?:[\w-]+\s+){{0,2}}{re.escape(stem)}", text, re.I))
 
 
-def _misspelt_corpus_word(word: str, vocabulary: Any) -> bool:
+def _misspelt_corpus_word(word: str, vocabulary: set[str] | dict[str, int]) -> bool:
     """A long word that, as written, is one letter or so from a corpus word ("Aliantie" ~ "Alliantie").
 
     Short words and a cutoff of 0.9 keep "overhead" from passing for "overheid".

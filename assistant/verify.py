@@ -217,7 +217,8 @@ def verify_answer(
         if len(content_words(body)) < 2 and not facts_in(body):
             result.removed.append(RemovedClaim(raw, "te onvolledig om iets te beweren"))
             continue  # "De uitdagingen en [5]."
-        if question and not facts_in(body) - facts_in(question) and support(body, question) >= 0.8 and not gives_asked(body, question):
+        adds_a_fact = bool(facts_in(body) - facts_in(question))  # "50 gemeenten" from "Welke 50 gemeenten ...?" adds none
+        if question and not adds_a_fact and support(body, question) >= 0.8 and not gives_asked(body, question):
             result.removed.append(RemovedClaim(raw, "herhaalt alleen de vraag"))
             continue  # "De CED-Groep noemt de bestedingsdoelen [1]." to "Welke bestedingsdoelen noemt de CED-Groep?"
         words = content_words(body)
