@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     openai_api_key: str = "not-needed"
     ollama_base_url: str = "http://127.0.0.1:11434"
     ollama_model: str = "qwen2.5-coder:1.5b"
+    # replies to repeated prompts come from this SQLite file (evaluation replays; off by default)
+    llm_cache: Path | None = None
     default_mode: Literal["chat", "draft", "extractive"] = "chat"
     # an English question is searched in Dutch (one short LLM call, not in extractive mode):
     # the Dutch sources share few words with it, and e5-small bridges languages only partly

@@ -11,7 +11,11 @@
 from __future__ import annotations
 
 import atexit
+import hashlib
+import json
+import sqlite3
 import threading
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
@@ -117,6 +121,77 @@ class ChatLlamaCppLocal(BaseChatModel):
                 yield chunk
 
 
+class ReplayChatModel(BaseChatModel):
+    """A chat model that answers repeated prompts from an SQLite file (``NPO_LLM_CACHE``).
+
+    For evaluators and developers: after one evaluation run, changes to retrieval
+    post-processing, verification or fallback rules can be re-measured in seconds,
+    because every prompt the pipeline sends again gets the reply it got before.
+    LangChain's own cache does not serve ``stream()``, which the assistant uses.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    inner: BaseChatModel
+    path: str
+    label: str = ""
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "replay"
+
+    def _key(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> str:
+        payload = json.dumps(
+            [self.label, _to_llama_messages(messages), stop or [], sorted(kwargs.items())], ensure_ascii=False
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def _db(self) -> sqlite3.Connection:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path)
+        db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT NOT NULL)")
+        return db
+
+    def _lookup(self, key: str) -> str | None:
+        with self._lock, self._db() as db:
+            row = db.execute("SELECT text FROM replies WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _store(self, key: str, text: str) -> None:
+        with self._lock, self._db() as db:
+            db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, text))
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join(chunk.text for chunk in self._stream(messages, stop, run_manager, **kwargs))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        key = self._key(messages, stop, kwargs)
+        cached = self._lookup(key)
+        if cached is not None:
+            yield ChatGenerationChunk(message=AIMessageChunk(content=cached))
+            return
+        text = ""
+        for chunk in self.inner.stream(messages, stop=stop, **kwargs):
+            delta = str(chunk.content)
+            text += delta
+            yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
+        self._store(key, text)
+
+
 def model_label(settings: Settings) -> str:
     if settings.llm_backend == "openai":
         return f"{settings.openai_model} (openai-compatibel)"
@@ -161,14 +236,22 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
     )
 
 
-_CACHE: dict[tuple[str, str, str], BaseChatModel] = {}
+_CACHE: dict[tuple[str, ...], BaseChatModel] = {}
 _CACHE_LOCK = threading.Lock()
 
 
 def get_chat_model(settings: Settings) -> BaseChatModel:
     """The process-wide chat model for these settings (the GGUF is loaded once)."""
-    key = (settings.llm_backend, str(settings.llm_model_path or settings.model_cache_dir), settings.openai_base_url)
+    key = (
+        settings.llm_backend,
+        str(settings.llm_model_path or settings.model_cache_dir),
+        settings.openai_base_url,
+        str(settings.llm_cache or ""),
+    )
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = build_chat_model(settings)
+            model = build_chat_model(settings)
+            if settings.llm_cache:
+                model = ReplayChatModel(inner=model, path=str(settings.llm_cache), label=model_label(settings))
+            _CACHE[key] = model
         return _CACHE[key]
