@@ -33,6 +33,7 @@ _REFUSAL = re.compile(
     r"geen informatie|not in the sources|I (don't|do not|cannot) (know|find)",
     re.IGNORECASE,
 )
+_FIGURES = {"number", "money", "date"}  # requested kinds of fact that are figures
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -384,6 +385,13 @@ class Assistant:
         else:
             reason, needed_score = "requested_fact_missing", self.settings.min_answer_evidence
         strong = bool(ranked) and ranked[0].score >= needed_score
+        # Asked how much, how many or when, the model answered from the passages without such a figure:
+        # the figures they hold are about something else ("Hoeveel extra geld krijgt een gemeente die haar
+        # GKA-agenda uitbreidt?" beside "€ 8,5 miljard"), and quoting them would put a wrong amount in the
+        # reply. (A refusal still falls back at the overrule threshold, and an answer whose figure
+        # verification removed at the answer threshold: there the figure was usually right.)
+        if reason == "requested_fact_missing" and set(needed) & _FIGURES:
+            strong = False
         # quoted instead of the answer, the passages must still be about the organisation asked about:
         # "Welke rol speelt de GGD bij de schoolscan?" is not answered by passages that never name the GGD
         quoted = "\n".join([s.text for s in selected] + [headers_by_n.get(s.n, "") for s in selected])
