@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     llm_temperature: float = 0.0
     llm_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
     llm_timeout_s: float = 120.0
+    # llama.cpp: warm KV states kept, one per fixed system prompt (answer, rewrite, translate); a follow-up's
+    # rewrite then no longer makes the answer prompt's system text be read again (0 = off)
+    llm_prefix_states: int = 3
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "qwen2.5-coder-1.5b-instruct"
     openai_api_key: str = "not-needed"

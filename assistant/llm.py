@@ -36,8 +36,29 @@ def _to_llama_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
     return [{"role": _ROLE.get(m.type, "user"), "content": str(m.content)} for m in messages]
 
 
-class ChatLlamaCppLocal(BaseChatModel):
-    """In-process llama.cpp chat model (thread-safe, prefix-cache friendly)."""
+class _StreamedChatModel(BaseChatModel):
+    """A chat model whose one real path is ``_stream``; ``invoke`` joins the chunks."""
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join(chunk.text for chunk in self._stream(messages, stop, run_manager, **kwargs))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+class ChatLlamaCppLocal(_StreamedChatModel):
+    """In-process llama.cpp chat model (thread-safe, prefix-cache friendly).
+
+    llama.cpp reuses its KV cache only for the prefix shared with the previous
+    prompt. A follow-up question first asks the rewrite prompt, which would make the
+    answer prompt's long system text be read again (~4 s on two cores). So the state
+    is saved when the system prompt changes and restored when it comes back: each
+    fixed system prompt (answer, rewrite, translate) keeps its own warm prefix.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -48,7 +69,10 @@ class ChatLlamaCppLocal(BaseChatModel):
     temperature: float = 0.0
     seed: int = 7
     _llama: Any = PrivateAttr(default=None)
+    prefix_states: int = 3  # warm states kept, one per system prompt
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _states: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _system: str | None = PrivateAttr(default=None)
 
     @property
     def _llm_type(self) -> str:
@@ -78,6 +102,37 @@ class ChatLlamaCppLocal(BaseChatModel):
     def count_tokens(self, text: str) -> int:
         return len(self._client().tokenize(text.encode("utf-8"), add_bos=False))
 
+    def _switch_prefix(self, client: Any, messages: list[BaseMessage]) -> None:
+        """Keep the KV state of the system prompt we leave; bring back the one we return to.
+
+        Only the KV cells and token ids are copied (tens of MB, milliseconds): llama-cpp's own
+        ``save_state`` also copies a 300 MB logits buffer that sampling no longer reads.
+        """
+        import ctypes
+
+        import llama_cpp
+
+        system = str(messages[0].content) if messages and messages[0].type == "system" else ""
+        if self.prefix_states <= 0 or system == self._system:
+            return
+        ctx = client._ctx.ctx
+        if self._system is not None and client.n_tokens:
+            size = llama_cpp.llama_state_get_size(ctx)
+            buffer = (ctypes.c_uint8 * size)()
+            used = llama_cpp.llama_state_get_data(ctx, buffer, size)
+            self._states.pop(self._system, None)
+            self._states[self._system] = (buffer, used, client.input_ids[: client.n_tokens].copy())
+            while len(self._states) > self.prefix_states:
+                self._states.pop(next(iter(self._states)))  # the least recently left
+        if system in self._states:
+            buffer, used, ids = self._states[system]
+            if llama_cpp.llama_state_set_data(ctx, buffer, used) == used:
+                client.input_ids[: len(ids)] = ids
+                client.n_tokens = len(ids)
+            else:  # a state that does not fit: read the prompt anew
+                client.reset()
+        self._system = system
+
     def _params(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         return {
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),
@@ -89,16 +144,6 @@ class ChatLlamaCppLocal(BaseChatModel):
             "seed": self.seed,
         }
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        text = "".join(chunk.text for chunk in self._stream(messages, stop, run_manager, **kwargs))
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
-
     def _stream(
         self,
         messages: list[BaseMessage],
@@ -108,6 +153,7 @@ class ChatLlamaCppLocal(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         with self._lock:
             client = self._client()
+            self._switch_prefix(client, messages)
             stream = client.create_chat_completion(
                 messages=_to_llama_messages(messages), stream=True, **self._params(stop, kwargs)
             )
@@ -121,7 +167,7 @@ class ChatLlamaCppLocal(BaseChatModel):
                 yield chunk
 
 
-class ReplayChatModel(BaseChatModel):
+class ReplayChatModel(_StreamedChatModel):
     """A chat model that answers repeated prompts from an SQLite file (``NPO_LLM_CACHE``).
 
     For evaluators and developers: after one evaluation run, changes to retrieval
@@ -161,16 +207,6 @@ class ReplayChatModel(BaseChatModel):
     def _store(self, key: str, text: str) -> None:
         with self._lock, self._db() as db:
             db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, text))
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        text = "".join(chunk.text for chunk in self._stream(messages, stop, run_manager, **kwargs))
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
     def _stream(
         self,
@@ -233,6 +269,7 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
         n_threads=settings.llm_threads,
         max_tokens=settings.llm_max_tokens,
         temperature=settings.llm_temperature,
+        prefix_states=settings.llm_prefix_states,
     )
 
 

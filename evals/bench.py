@@ -251,7 +251,7 @@ def _child_llm(spec: dict[str, Any]) -> dict[str, Any]:
         from assistant import Assistant
 
         a = Assistant(settings)
-        ask = lambda q: a.ask(q, mode="chat")  # noqa: E731
+        ask = lambda q, history=None: a.ask(q, history=history, mode="chat")  # noqa: E731
     else:
         from evals.naive import NaivePipeline
 
@@ -265,7 +265,9 @@ def _child_llm(spec: dict[str, Any]) -> dict[str, Any]:
         startup = time.perf_counter() - t0
         for q in questions:
             before = len(rec.calls)
-            answer = ask(q)
+            # a follow-up comes as {"question", "history"} (ours only: the naive pipeline has no history)
+            answer = ask(q["question"], q["history"]) if isinstance(q, dict) else ask(q)
+            q = q["question"] if isinstance(q, dict) else q
             calls = [rec.stats(c, rec.calls[i - 1]["prompt"] if i else None)
                      for i, c in enumerate(rec.calls) if i >= before]
             per_question.append({
@@ -346,6 +348,19 @@ def bench_questions(n: int, with_history: bool = False) -> list[str]:
 
     items = [it for it in load_golden() if it.expected == "answer" and (with_history or not it.history)]
     return [it.question for it in items[:n]]
+
+
+def bench_conversations(n: int) -> list[dict[str, Any]]:
+    """Follow-up questions with their history, each followed by a first-turn question, as a chat goes."""
+    from evals.golden import load_golden
+
+    items = load_golden()
+    follow = [it for it in items if it.expected == "answer" and it.history][:n]
+    first = [it.question for it in items if it.expected == "answer" and not it.history]
+    out: list[dict[str, Any]] = []
+    for it, plain in zip(follow, first):
+        out += [{"question": it.question, "history": [t.model_dump() for t in it.history]}, {"question": plain, "history": []}]
+    return out
 
 
 def run_bench(
@@ -452,6 +467,28 @@ def run_bench(
                     result["llm"][pipeline] = {"error": str(exc)[-1500:]}
                     log(f"  {pipeline}: LLM-meting mislukt: {str(exc)[-300:]}")
                 save()
+            # follow-ups: the rewrite prompt replaces the answer prompt in llama.cpp's cache, unless
+            # the warm state of each system prompt is kept (NPO_LLM_PREFIX_STATES); ours with and without
+            if base.llm_backend == "llamacpp":
+                conversations = bench_conversations(max(2, n_questions // 2))
+                log(f"Vervolgvragen: {len(conversations) // 2} gesprekken, met en zonder bewaarde prefix-staten...")
+                result["followup"] = {}
+                for states in (base.llm_prefix_states or 3, 0):
+                    settings = {"corpus_dir": str(tmp / f"corpus-{scale}"), "data_dir": str(tmp / f"data-{scale}-ours"),
+                                "llm_prefix_states": states}
+                    try:
+                        r = run_child({"task": "llm", "pipeline": "ours", "settings": settings,
+                                       "questions": conversations}, tmp)
+                        per = r["questions"]
+                        result["followup"][str(states)] = {
+                            "followup_first_token_s": _mean([q["first_token_s"] for q in per[0::2]]),
+                            "followup_total_s": _mean([q["total_s"] for q in per[0::2]]),
+                            "next_first_token_s": _mean([q["first_token_s"] for q in per[1::2]]),
+                            "maxrss_mb": r["maxrss_mb"], "per_question": per,
+                        }
+                    except Exception as exc:  # noqa: BLE001 - report, do not lose the other numbers
+                        result["followup"][str(states)] = {"error": str(exc)[-1500:]}
+                    save()
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -476,6 +513,11 @@ def summarize_bench(result: dict[str, Any]) -> dict[str, Any]:
                 "answer_first_token_s", "answer_total_s", "maxrss_mb"):
         if key in o or key in n:
             s[f"llm_{key}_ratio"] = _ratio(o.get(key), n.get(key))
+    kept = [v for k, v in result.get("followup", {}).items() if k != "0"]
+    off = result.get("followup", {}).get("0", {})
+    if kept and "error" not in kept[0] and "error" not in off:
+        for key in ("followup_first_token_s", "followup_total_s", "next_first_token_s", "maxrss_mb"):
+            s[f"prefix_states_{key}_ratio"] = _ratio(kept[0].get(key), off.get(key))
     return s
 
 
@@ -538,7 +580,20 @@ def render_bench_md(result: dict[str, Any]) -> str:
                   "en de prompt-evaluatiesnelheid is over die nieuwe tokens berekend. Elke meting wordt voorafgegaan "
                   "door één opwarmvraag die niet meetelt. Andere processen op de machine vertragen llama.cpp sterk "
                   "(zijn threads wachten op elkaar): vergelijk alleen verhoudingen uit dezelfde run."]
-    lines += ["", "## Verhoudingen (ons / naïef)", "", "| Maat | Verhouding |", "|---|---|"]
+    if result.get("followup"):
+        lines += ["", "## Vervolgvragen (ons, met en zonder bewaarde prefix-staten)", "",
+                  "| Prefix-staten | Vervolgvraag: 1e token (s) | Vervolgvraag totaal (s) | "
+                  "Volgende eerste vraag: 1e token (s) | Piekgeheugen (MB) |", "|---|---|---|---|---|"]
+        for states, e in result["followup"].items():
+            if "error" in e:
+                lines.append(f"| {states} | mislukt: {e['error'][-200:].replace('|', '/')} |||| ")
+                continue
+            lines.append(f"| {states} | {_cell(e['followup_first_token_s'])} | {_cell(e['followup_total_s'])} | "
+                         f"{_cell(e['next_first_token_s'])} | {_cell(e['maxrss_mb'])} |")
+        lines += ["", "Een vervolgvraag wordt eerst met de herschrijfprompt zelfstandig gemaakt; zonder bewaarde "
+                  "staten leest llama.cpp daarna de vaste systeemprompt van het antwoord opnieuw (en na een vraag "
+                  "zonder antwoord ook bij de volgende eerste vraag). Verhoudingen onder: met / zonder."]
+    lines += ["", "## Verhoudingen (ons / naïef; prefix_states_*: met / zonder)", "", "| Maat | Verhouding |", "|---|---|"]
     lines += [f"| {k} | {_cell(v)} |" for k, v in result.get("summary", {}).items()]
     return "\n".join(lines) + "\n"
 

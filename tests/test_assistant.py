@@ -279,23 +279,18 @@ def test_passages_quoted_in_place_of_a_refusal_say_why(assistant: Assistant, mon
 
 def test_an_amount_question_answered_without_an_amount_is_refused(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
     """The model answers around a figure the sources do not give; the passages' other amounts are not quoted."""
-    question = "Hoeveel extra geld krijgt een gemeente die haar GKA-agenda uitbreidt?"
-    n = next(s.n for s in assistant.retrieve(question) if "extra financiële middelen" in s.text)
-    _model_replies(
-        monkeypatch,
-        f"In het NP Onderwijs zijn extra financiële middelen opgenomen voor gemeenten die hun GKA-agenda willen uitbreiden [{n}].",
-    )
-    answer = assistant.ask(question)
+    claim = "in het NP Onderwijs zijn extra financiële middelen opgenomen voor gemeenten die hun GKA-agenda willen uitbreiden"
+
+    def ask_with_reply(question: str, reply: str):
+        n = next(s.n for s in assistant.retrieve(question) if "extra financiële middelen" in s.text)
+        _model_replies(monkeypatch, f"{reply} [{n}].")
+        return assistant.ask(question)
+
+    answer = ask_with_reply("Hoeveel extra geld krijgt een gemeente die haar GKA-agenda uitbreidt?", claim.capitalize())
     assert answer.abstained and answer.reason.startswith("requested_fact_missing"), (answer.reason, answer.text)
     assert not AMOUNT.search(answer.text), answer.text
     # the same kind of reply to a question that asks no figure is an answer
-    question = "Is er extra geld voor gemeenten die hun GKA-agenda willen uitbreiden?"
-    n = next(s.n for s in assistant.retrieve(question) if "extra financiële middelen" in s.text)
-    _model_replies(
-        monkeypatch,
-        f"Ja, in het NP Onderwijs zijn extra financiële middelen opgenomen voor gemeenten die hun GKA-agenda willen uitbreiden [{n}].",
-    )
-    answer = assistant.ask(question)
+    answer = ask_with_reply("Is er extra geld voor gemeenten die hun GKA-agenda willen uitbreiden?", f"Ja, {claim}")
     assert not answer.abstained and "extra financiële middelen" in answer.text, (answer.reason, answer.text)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from assistant.llm import ReplayChatModel, get_chat_model
+from assistant.llm import ChatLlamaCppLocal, ReplayChatModel, get_chat_model
 from settings import Settings
 
 
@@ -59,3 +60,33 @@ def test_cache_setting_wraps_the_configured_model(tmp_path: Path) -> None:
     )
     assert isinstance(get_chat_model(settings), ReplayChatModel)
     assert not isinstance(get_chat_model(settings.model_copy(update={"llm_cache": None})), ReplayChatModel)
+
+
+@pytest.mark.slow
+def test_an_answer_does_not_depend_on_the_prompt_asked_before_it(indexed_settings: Settings) -> None:
+    """A follow-up's rewrite prompt comes between two answer prompts; the restored warm state answers the same."""
+    from assistant.evidence import Sentence
+    from assistant.prompts import answer_messages, rewrite_messages
+
+    model = get_chat_model(indexed_settings)
+    assert isinstance(model, ChatLlamaCppLocal) and model.prefix_states > 0
+    evidence = [
+        Sentence(n=1, source="x.txt", start=0, end=60, text="Het budget is € 8,5 miljard, voor een periode van 2,5 jaar."),
+        Sentence(n=2, source="y.txt", start=0, end=60, text="De GKA wordt uitgebreid van 50 naar 100 gemeenten."),
+    ]
+    answer = answer_messages("Hoe groot is het budget van het NPO?", evidence)
+    other = answer_messages("Met hoeveel gemeenten wordt de GKA uitgebreid?", evidence)
+    rewrite = rewrite_messages(
+        "En hoeveel gemeenten doen daaraan mee?",
+        [{"role": "user", "content": "Wat doet de GKA?"}, {"role": "assistant", "content": "De GKA helpt gemeenten [1]."}],
+    )
+
+    first = model.invoke(answer, max_tokens=40).content
+    model.invoke(rewrite, max_tokens=30)  # another system prompt: its state replaces the answer prompt's
+    after_rewrite = model.invoke(answer, max_tokens=40).content
+    model.invoke(rewrite, max_tokens=30)
+    second_question = model.invoke(other, max_tokens=40).content
+
+    assert "8,5 miljard" in first
+    assert after_rewrite == first
+    assert "100" in second_question and "8,5" not in second_question
