@@ -33,7 +33,7 @@ _REFUSAL = re.compile(
     r"geen informatie|not in the sources|I (don't|do not|cannot) (know|find)",
     re.IGNORECASE,
 )
-_FIGURES = {"number", "money", "date"}  # requested kinds of fact that are figures
+_FIGURES = {"number", "money"}  # requested kinds of fact that are amounts or counts
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -385,12 +385,14 @@ class Assistant:
         else:
             reason, needed_score = "requested_fact_missing", self.settings.min_answer_evidence
         strong = bool(ranked) and ranked[0].score >= needed_score
-        # Asked how much, how many or when, the model answered from the passages without such a figure:
-        # the figures they hold are about something else ("Hoeveel extra geld krijgt een gemeente die haar
-        # GKA-agenda uitbreidt?" beside "€ 8,5 miljard"), and quoting them would put a wrong amount in the
-        # reply. (A refusal still falls back at the overrule threshold, and an answer whose figure
-        # verification removed at the answer threshold: there the figure was usually right.)
-        if reason == "requested_fact_missing" and set(needed) & _FIGURES:
+        # Asked how much or how many without naming what is counted ("Hoeveel extra geld krijgt een gemeente
+        # die haar GKA-agenda uitbreidt?"), the model answered from the passages without a figure: the
+        # amounts they hold are about something else (the € 8,5 miljard in total), and quoting them would
+        # put a wrong amount in the reply. A figure of the thing counted ("Tot hoeveel inwoners …?" beside
+        # "tot ongeveer 40.000 inwoners") or per the unit asked ("per leerling") is still quoted.
+        if reason == "requested_fact_missing" and _FIGURES & set(needed) and not (
+            guard.counted_noun(standalone) or guard.RATE.search(standalone)
+        ):
             strong = False
         # quoted instead of the answer, the passages must still be about the organisation asked about:
         # "Welke rol speelt de GGD bij de schoolscan?" is not answered by passages that never name the GGD
