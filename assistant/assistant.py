@@ -390,8 +390,9 @@ class Assistant:
         # amounts they hold are about something else (the € 8,5 miljard in total), and quoting them would
         # put a wrong amount in the reply. A figure of the thing counted ("Tot hoeveel inwoners …?" beside
         # "tot ongeveer 40.000 inwoners") or per the unit asked ("per leerling") is still quoted.
-        if reason == "requested_fact_missing" and _FIGURES & set(needed) and not (
-            guard.counted_noun(standalone) or guard.RATE.search(standalone)
+        # The user's own words must ask it: "en wanneer kunnen we aan de slag?" after a "hoeveel" question asks a date.
+        if reason == "requested_fact_missing" and _FIGURES & set(guard.requested_types(question)) and not (
+            guard.counted_noun(question) or guard.RATE.search(question)
         ):
             strong = False
         # quoted instead of the answer, the passages must still be about the organisation asked about:
