@@ -14,8 +14,10 @@ import atexit
 import hashlib
 import json
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +185,7 @@ class ReplayChatModel(_StreamedChatModel):
     path: str
     label: str = ""
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _warned: bool = PrivateAttr(default=False)
 
     @property
     def _llm_type(self) -> str:
@@ -194,20 +197,26 @@ class ReplayChatModel(_StreamedChatModel):
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
-    def _db(self) -> sqlite3.Connection:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path)
-        db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT NOT NULL)")
-        return db
+    def _query(self, sql: str, args: tuple[str, ...]) -> tuple[str, ...] | None:
+        """One statement on the cache file; an unreadable file counts as a miss (the model answers)."""
+        try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            with self._lock, closing(sqlite3.connect(self.path, timeout=30.0)) as db, db:
+                db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT NOT NULL)")
+                return db.execute(sql, args).fetchone()
+        except sqlite3.Error as exc:
+            if not self._warned:
+                self._warned = True
+                print(f"Waarschuwing: LLM-cache {self.path} is onbruikbaar ({exc}); het model antwoordt zonder cache.",
+                      file=sys.stderr)
+            return None
 
     def _lookup(self, key: str) -> str | None:
-        with self._lock, self._db() as db:
-            row = db.execute("SELECT text FROM replies WHERE key = ?", (key,)).fetchone()
+        row = self._query("SELECT text FROM replies WHERE key = ?", (key,))
         return row[0] if row else None
 
     def _store(self, key: str, text: str) -> None:
-        with self._lock, self._db() as db:
-            db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, text))
+        self._query("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, text))
 
     def _stream(
         self,

@@ -54,6 +54,18 @@ def test_replay_asks_the_model_for_a_changed_prompt_or_limit(tmp_path: Path) -> 
     assert inner.calls == 3
 
 
+def test_an_unreadable_cache_file_only_costs_the_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "replies.sqlite3"
+    path.write_bytes(b"\x00geen sqlite\xff" * 100)
+    model = ReplayChatModel(inner=_model(["een", "twee"]), path=str(path))
+
+    replies = [model.invoke([HumanMessage("Vraag: Wat is de GKA?")]).content for _ in range(2)]
+
+    assert replies == ["een", "twee"]  # the model answered both times, nothing was served from the broken file
+    assert path.read_bytes() == b"\x00geen sqlite\xff" * 100
+    assert capsys.readouterr().err.count("LLM-cache") == 1
+
+
 def test_cache_setting_wraps_the_configured_model(tmp_path: Path) -> None:
     settings = Settings(
         llm_backend="openai", openai_base_url="http://127.0.0.1:9/v1", llm_cache=tmp_path / "replies.sqlite3"
