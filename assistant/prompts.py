@@ -4,6 +4,11 @@ Measured on the dev split with the 1.5B model: telling it to refuse only when
 no source says anything about the question, not to repeat the question, and
 showing a list answer cut its refusals of answerable questions from 12 to 1 of
 31 and doubled the answers whose own text holds the key facts (9 -> 17).
+
+Tried and dropped (2026-12-02): a third, yes/no example ("Nee, ... [1]"). On
+dev it helped (+6/-3 items, wrongly refused 17 -> 13 of 142), on the test split
+it hurt (+3/-7, correct 0.742 -> 0.724); with NPO-like words in it the model
+also copied the example into answers and verification let the copy through.
 """
 
 from __future__ import annotations
