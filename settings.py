@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     # a passage holding what the question asks for (an e-mail address, a month) ranks higher
     rerank_type_weight: float = 0.05
     rerank_answer_types: tuple[str, ...] = ("contact", "date", "duration", "money")
+    # search a question's glossary words with the sources' terms (assistant/glossary.json)
+    use_glossary: bool = True
     min_dense_similarity: float = 0.80
     min_bm25_overlap: float = 0.34
     # evidence sentences: dense similarity + these weights (tuned on the dev split)

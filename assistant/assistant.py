@@ -21,6 +21,7 @@ from settings import Settings, get_settings
 
 from . import guard
 from .evidence import EvidenceSelector, Sentence, repeats
+from .glossary import with_source_terms
 from .llm import get_chat_model, model_label
 from .prompts import NOT_FOUND_MARKER, answer_messages, rewrite_messages, translate_messages
 from .questions import question_parts
@@ -299,6 +300,8 @@ class Assistant:
 
         t_ev = time.perf_counter()
         evidence_query = with_written_out(search, snapshot)  # "de LEA": its sentences say "Lokale Educatieve Agenda"
+        if self.settings.use_glossary:  # "de peutergroepen": its sentences say "voorschoolse"
+            evidence_query = with_source_terms(evidence_query)
         query_vector = self.embeddings.embed_query(clean_query(evidence_query))
         candidates = self.evidence.candidates(snapshot, hits)
         ranked = self.evidence.rank(evidence_query, query_vector, candidates, snapshot.keywords)

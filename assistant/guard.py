@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ingest.index import KeywordIndex
 
+from .glossary import source_term
 from .questions import ANSWER_TYPES, question_parts
 from .retrieval import Hit
 
@@ -235,11 +236,21 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         ),
     ),
     "date": (
-        re.compile(r"\b(wanneer|when|welke datum|op welke datum|deadline|uiterste datum|vanaf welke maand)\b", re.I),
+        re.compile(r"\b(wanneer|when|welke datum|op welke datum|welke data|deadline|uiterste datum|vanaf welke maand)\b", re.I),
         re.compile(
             r"\b(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|"
             r"january|february|march|june|july|august|october|zomer|summer|najaar|voorjaar|herfst|"
             r"schooljaar|\d{4}|\d{1,2}-\d{1,2}|doorlopend|na de|voor de)\b",
+            re.I,
+        ),
+    ),
+    # "Hoe vaak moeten scholen de schoolscan herhalen?": only a frequency answers it, not a month or an amount
+    "frequency": (
+        re.compile(r"\b(hoe vaak|hoe vaak per|hoe vaak moeten|how often|hoe regelmatig|met welke frequentie)\b", re.I),
+        re.compile(
+            r"\b(per (jaar|half jaar|maand|week|kwartaal|dag|schooljaar)|\d+\s*(keer|maal)|(een|twee|drie|vier)\s*(keer|maal)|"
+            r"jaarlijks|halfjaarlijks|maandelijks|wekelijks|dagelijks|eenmalig|"
+            r"(elk|elke|ieder|iedere) (jaar|maand|week|kwartaal|schooljaar))\b",
             re.I,
         ),
     ),
@@ -294,6 +305,9 @@ def _in_corpus(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:
     """
     terms = keywords.query_terms(word)
     if not terms or any(t in vocabulary for t in terms):
+        return True
+    known_as = source_term(word)  # "peutergroepen": the sources say "voorschoolse"
+    if known_as and all(t in vocabulary for t in keywords.query_terms(known_as)):
         return True
     if _misspelt_corpus_word(word, vocabulary):
         return True
@@ -387,7 +401,7 @@ _MONEY = re.compile(r"(geld|middelen|budget)\b", re.I)
 # what the money would go to: after the first "voor/aan/naar", up to the next clause; or "om X te betalen"
 _PURPOSE = re.compile(
     r"\b(?:voor|aan|naar)\s+(.+?)(?=\s+(?:die|dat|en|om|of|zodat|als)\b|[,?.!;:]|$)"
-    r"|\bom\s+(.+?)\s+te\s+(?:betalen|financieren|bekostigen|kopen)\b",
+    r"|\bom\s+(.+?)\s+te\s+(?:betalen|financieren|bekostigen|kopen|compenseren|vergoeden|dekken)\b",
     re.I,
 )
 # words in that slot that are not what the money goes to ("voor de nieuwe laptops": laptops)
@@ -469,7 +483,7 @@ def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str])
 
 
 def requested_types(question: str) -> list[str]:
-    """The kinds of fact the question asks for ("phone", "email", "number", "date", "money")."""
+    """The kinds of fact the question asks for ("phone", "email", "number", "date", "frequency", "money")."""
     types = [name for name, (ask, _) in REQUESTED_TYPES.items() if ask.search(question)]
     return [t for t in types if t != "number"] if "money" in types else types  # money is the number asked for
 

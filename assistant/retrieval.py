@@ -23,6 +23,7 @@ from ingest.clean import clean_query
 from ingest.index import ChunkRecord, IndexStore, Snapshot
 from settings import Settings
 
+from .glossary import with_source_terms
 from .questions import ANSWER_TYPES, answer_types
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -97,8 +98,10 @@ class HybridRetriever(BaseRetriever):
         query = clean_query(query)
         if snapshot is None or not snapshot.chunks or not query:
             return []
-        query = with_written_out(query, snapshot)
         s = self.settings
+        query = with_written_out(query, snapshot)
+        if s.use_glossary:  # "peuters": the sources say "voorschoolse educatie"
+            query = with_source_terms(query)
         n_candidates = max(s.candidate_k, k * 4)
 
         dense: list[tuple[str, float]] = []

@@ -13,6 +13,7 @@ import pytest
 
 from assistant import Assistant, get_assistant
 from assistant import guard
+from assistant.glossary import with_source_terms
 from assistant.guard import is_english
 from assistant.retrieval import HybridRetriever
 from conftest import ROOT, free_port
@@ -378,6 +379,24 @@ def test_real_llm_on_topic_questions_the_sources_do_not_answer_are_refused(assis
                      "Mogen we uit het NPO-budget nieuwe gymtoestellen betalen?"):
         answer = assistant.ask(question)
         assert answer.abstained and not answer.citations, (question, answer.reason, answer.text)
+
+
+def test_words_users_type_find_what_the_sources_call_otherwise(assistant: Assistant) -> None:
+    """ "Peuters" and "peutergroepen" are in no source; the CED page says "voorschoolse periode"."""
+    question = "Mogen we het NPO-budget inzetten om meer peuters naar de vve te krijgen en extra ondersteuning in de peutergroepen te bieden?"
+    sources = assistant.retrieve(question)
+    assert any("voorschoolse periode" in s.text for s in sources), [s.text[:60] for s in sources]
+    snapshot = assistant.reader.snapshot()
+    assert guard.unnamed_things(question, snapshot.keywords, snapshot.content_terms) == []
+    answer = assistant.ask(question, mode="extractive")
+    assert not answer.abstained, (answer.reason, answer.text)
+    # a word the glossary does not know is still a subject no source names
+    assert guard.unnamed_things("Mag het geld naar de peuterkapstokken?", snapshot.keywords, snapshot.content_terms) == [
+        "peuterkapstokken"
+    ]
+    assert with_source_terms("huiswerkhulp na schooltijd") == "huiswerkhulp na schooltijd (huiswerkbegeleiding)"
+    assert with_source_terms("peuters en peutergroepen") == "peuters en peutergroepen (voorschoolse)"
+    assert with_source_terms("Wat is de rol van de gemeente?") == "Wat is de rol van de gemeente?"
 
 
 def test_a_spending_question_finds_the_passage_about_what_the_money_goes_to(assistant: Assistant) -> None:
