@@ -33,9 +33,12 @@ def source_term(word: str) -> str | None:
     for ending in _PLURAL_ENDINGS:
         if ending and not word.endswith(ending):
             continue
-        found = terms.get(word[: len(word) - len(ending)] if ending else word)
-        if found:
-            return found
+        stem = word[: len(word) - len(ending)] if ending else word
+        # "lessen" -> "les": a short vowel doubles the consonant before -en
+        candidates = [stem, stem[:-1]] if ending == "en" and len(stem) > 3 and stem[-1] == stem[-2] else [stem]
+        for candidate in candidates:
+            if candidate in terms:
+                return terms[candidate]
     return None
 
 

@@ -396,6 +396,7 @@ def test_words_users_type_find_what_the_sources_call_otherwise(assistant: Assist
     ]
     assert with_source_terms("huiswerkhulp na schooltijd") == "huiswerkhulp na schooltijd (huiswerkbegeleiding)"
     assert with_source_terms("peuters en peutergroepen") == "peuters en peutergroepen (voorschoolse)"
+    assert with_source_terms("bijspijkerlessen") == "bijspijkerlessen (bijles)"  # les -> lessen
     assert with_source_terms("Wat is de rol van de gemeente?") == "Wat is de rol van de gemeente?"
 
 
