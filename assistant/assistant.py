@@ -460,8 +460,9 @@ class Assistant:
                 context = f"{document.get('title', '')}\n{document.get('text', '')}"
                 if not set(subject) & snapshot.keywords.document_terms(context):
                     continue
-            elif subject and needed == ["date"]:
-                # "de deadline voor de verantwoording": a date about something else does not answer
+            elif subject and needed in (["date"], ["percentage"]):
+                # "de deadline voor de verantwoording": a date about something else does not answer,
+                # nor does the share of doelgroepkinderen answer "hoeveel procent mag naar overhead?"
                 context = f"{snapshot.section_at(sent.source, sent.start)}\n{sent.text}"
                 if not set(subject) & snapshot.keywords.document_terms(context):
                     continue

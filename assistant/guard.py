@@ -254,6 +254,11 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             re.I,
         ),
     ),
+    # "Hoeveel procent mag naar overhead?": only a percentage answers it, not the € 8,5 miljard
+    "percentage": (
+        re.compile(r"\b(hoeveel procent|welk percentage|wat is het percentage|what percentage)\b", re.I),
+        re.compile(r"\d\s?%|\b(procent|percent)\b", re.I),
+    ),
     # an amount of money: "40.000 inwoners" or "van 50 naar 100 gemeenten" does not answer it
     "money": (ANSWER_TYPES["money"][0], re.compile(r"€|\beuro\b|\b(miljoen|miljard|kosteloos|gratis|free)\b", re.I)),
 }
@@ -483,9 +488,11 @@ def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str])
 
 
 def requested_types(question: str) -> list[str]:
-    """The kinds of fact the question asks for ("phone", "email", "number", "date", "frequency", "money")."""
+    """The kinds of fact the question asks for ("phone", "email", "number", "date", "frequency", "percentage", "money")."""
     types = [name for name, (ask, _) in REQUESTED_TYPES.items() if ask.search(question)]
-    return [t for t in types if t != "number"] if "money" in types else types  # money is the number asked for
+    if {"money", "percentage"} & set(types):  # the number asked for is an amount or a share
+        types = [t for t in types if t != "number"]
+    return types
 
 
 # a citation marker "[2]", a phone number, postcode, year or e-mail address is no quantity

@@ -400,6 +400,18 @@ def test_words_users_type_find_what_the_sources_call_otherwise(assistant: Assist
     assert with_source_terms("Wat is de rol van de gemeente?") == "Wat is de rol van de gemeente?"
 
 
+def test_a_percentage_or_frequency_no_source_gives_is_refused_before_the_model(assistant: Assistant) -> None:
+    """The only percentage in the sources is the share of doelgroepkinderen; no source says how often."""
+    for question in ("Welk percentage van het NPO-budget mag maximaal naar ambtelijke capaciteit?",
+                     "Hoe vaak moeten scholen hun schoolscan herhalen?"):
+        answer = assistant.ask(question)  # chat mode: refused without a model call
+        assert answer.abstained and answer.reason == "requested_fact_missing", (question, answer.reason)
+        assert "generation" not in answer.timings and not re.search(r"\d", answer.text), answer.text
+    known = assistant.ask("Welk percentage doelgroepkinderen moet je ongeveer hebben om die begeleiding te krijgen?",
+                          mode="extractive")
+    assert not known.abstained and "10,7%" in known.text, (known.reason, known.text)
+
+
 def test_a_spending_question_finds_the_passage_about_what_the_money_goes_to(assistant: Assistant) -> None:
     """Without its frame ("Kunnen we uit het NPO-budget ... betalen?") the question finds the list of purposes."""
     question = "Kunnen we uit het NPO-budget een voorleesproject bij gezinnen thuis betalen?"

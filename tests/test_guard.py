@@ -72,3 +72,16 @@ def test_requested_types_and_whether_a_text_holds_them() -> None:
     # "Hoeveel leerlingen ...?" is not answered by a sentence whose only digit is its citation marker
     assert not guard.has_requested("Het programma moet leerlingen ondersteunen [2].", ["number"])
     assert guard.has_requested("Gemeenten krijgen circa € 300 miljoen [2].", ["number"])
+
+
+def test_a_frequency_or_a_percentage_is_answered_only_by_one() -> None:
+    """ "Hoe vaak …?" is not answered by a month, "Hoeveel procent …?" not by the € 8,5 miljard."""
+    assert guard.requested_types("Hoe vaak moeten scholen hun schoolscan herhalen?") == ["frequency"]
+    assert not guard.has_requested("In juli maken scholen een schoolscan [1].", ["frequency"])
+    assert guard.has_requested("Scholen herhalen de schoolscan jaarlijks [1].", ["frequency"])
+    assert guard.has_requested("Dat gebeurt twee keer per schooljaar.", ["frequency"])
+    assert guard.requested_types("Hoeveel procent van het NPO-budget mag naar overhead?") == ["percentage"]
+    assert guard.requested_types("Welk percentage doelgroepkinderen moet je hebben?") == ["percentage"]
+    assert not guard.has_requested("Het budget is € 8,5 miljard [1].", ["percentage"])
+    assert guard.has_requested("meer dan 10,7% doelgroepkinderen", ["percentage"])
+    assert guard.requested_types("Op welke data zijn de webinars gepland?") == ["date"]
