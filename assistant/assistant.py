@@ -269,17 +269,6 @@ class Assistant:
         answer.timings["sources"] = round(time.perf_counter() - t0, 4)
         yield StreamEvent(kind="sources", sources=answer.sources)
 
-        gate = guard.evidence_gate(
-            clean_query(standalone),
-            hits,
-            snapshot.keywords,
-            self.settings.min_dense_similarity,
-            self.settings.min_bm25_overlap,
-            snapshot.content_terms,
-        )
-        if not gate.allowed:
-            yield finish(text=gate.message, abstained=True, reason=gate.reason)
-            return
         needed = guard.requested_types(standalone)
         # long question words that resemble no corpus word: things no source mentions ("leerlingenvervoer")
         # (not the words that frame the question: "Tot wanneer mogen we het geld uitgeven?")
@@ -296,6 +285,18 @@ class Assistant:
             shown = [_shortened(w) for w in purpose[:3]]
             words = " en ".join(f"“{w}”" for w in shown)
             yield finish(text=guard.UNNAMED_PURPOSE.format(words=words), abstained=True, reason="unnamed_purpose:" + ",".join(shown))
+            return
+        # after the checks above: their refusals name the word no source mentions, this one cannot
+        gate = guard.evidence_gate(
+            clean_query(standalone),
+            hits,
+            snapshot.keywords,
+            self.settings.min_dense_similarity,
+            self.settings.min_bm25_overlap,
+            snapshot.content_terms,
+        )
+        if not gate.allowed:
+            yield finish(text=gate.message, abstained=True, reason=gate.reason)
             return
 
         t_ev = time.perf_counter()

@@ -521,4 +521,5 @@ def subject_terms(question: str, keywords: KeywordIndex, n: int = 2) -> list[str
     skip = asked_terms | {t for w in _QUESTION_WORDS for t in keywords.query_terms(w)} | _QUESTION_WORDS
     vocab = keywords.retriever.vocab_dict if keywords.ids else {}
     terms = {t for t in keywords.query_terms(question) if t in vocab and t not in skip}
-    return sorted(terms, key=keywords.idf, reverse=True)[:n]
+    # ties in IDF are broken by the term itself: a set's order changes from one process to the next
+    return sorted(terms, key=lambda t: (-keywords.idf(t), t))[:n]
