@@ -246,7 +246,7 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     # "Hoe vaak moeten scholen de schoolscan herhalen?": only a frequency answers it, not a month or an amount
     "frequency": (
-        re.compile(r"\b(hoe vaak|hoe vaak per|hoe vaak moeten|how often|hoe regelmatig|met welke frequentie)\b", re.I),
+        re.compile(r"\b(hoe vaak|how often|hoe regelmatig|met welke frequentie)\b", re.I),
         re.compile(
             r"\b(per (jaar|half jaar|maand|week|kwartaal|dag|schooljaar)|\d+\s*(keer|maal)|(een|twee|drie|vier)\s*(keer|maal)|"
             r"jaarlijks|halfjaarlijks|maandelijks|wekelijks|dagelijks|eenmalig|"
