@@ -373,7 +373,10 @@ def test_real_llm_refuses_unanswerable_and_injection(assistant: Assistant) -> No
 def test_real_llm_on_topic_questions_the_sources_do_not_answer_are_refused(assistant: Assistant) -> None:
     """The model says it is not in the sources; the nearest passages about NPO money do not overrule it."""
     answer = assistant.ask("Moeten gemeenten een accountantsverklaring aanleveren voor de NPO-middelen?")
-    assert answer.abstained and answer.reason.startswith("model_not_found"), (answer.reason, answer.text)
+    # the model says so, or what it says instead does not survive verification
+    assert answer.abstained and answer.reason.startswith(("model_not_found", "verification_removed_all")), (
+        answer.reason, answer.text
+    )
     assert not answer.citations and "[1]" not in answer.text
     for question in ("Mag NPO-geld naar de renovatie van een gymzaal?", "Mag het NPO-geld worden besteed aan schoolzwemmen?",
                      "Mogen we uit het NPO-budget nieuwe gymtoestellen betalen?"):
