@@ -9,6 +9,12 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
+# llama.cpp is compiled for a portable x86-64 level (AVX2), not for the build machine: a native build
+# uses AMX where the CPU reports it, and its prompt evaluation crashed (segmentation fault) on such a
+# virtual machine here. pip passes CMAKE_ARGS to llama-cpp-python's source build.
+ifeq ($(shell uname -m),x86_64)
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+endif
 PORT ?= 8501
 
 .PHONY: setup run test test-fast eval bench ingest chromium clean
