@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     """Frozen configuration; build a changed copy with ``settings.model_copy(update=...)``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="NPO_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="NPO_", env_file=".env", extra="ignore", frozen=True, env_parse_none_str="none"
     )
 
     # --- where things live -------------------------------------------------
@@ -93,6 +93,15 @@ class Settings(BaseSettings):
     # ... except for "may the money go to X?" questions whose X the sources name (the rest are refused
     # before the model): the model refuses most answerable paraphrases of those, at 0.95-0.98
     min_spending_overrule_evidence: float = 0.945
+    # the model refuses when the probability that its reply starts with the refusal marker is at least
+    # this (llama.cpp backend; read from the first token's distribution); below it, it must answer.
+    # None (env "none"): the model's own greedy choice (refuses when the marker is its likeliest first token).
+    # 0.5 = refuse when refusing is more likely than not. Replayed from one run per split (2026-12-05), correct:
+    #   dev  (245): greedy 0.776 | 0.3: 0.788 | 0.5: 0.788 | 0.7: 0.796 | 0.9: 0.796 | never: 0.796
+    #   test (221): greedy 0.760 | 0.3: 0.765 | 0.5: 0.760 | 0.7: 0.742 | 0.9: 0.751 | never: 0.751
+    # Dev alone would choose 0.7-1.0; the held-out split did not confirm it (answered refusals of unanswerable
+    # questions). The probability separates answerable from unanswerable questions poorly.
+    refusal_threshold: float | None = 0.5
 
     # --- generation --------------------------------------------------------
     llm_backend: Literal["llamacpp", "openai", "ollama"] = "llamacpp"

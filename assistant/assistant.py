@@ -341,7 +341,12 @@ class Assistant:
         raw = ""
         try:
             model = get_chat_model(self.settings)
-            for chunk in model.stream(answer_messages(standalone, selected, self.settings.llm_evidence_chars)):
+            for chunk in model.stream(
+                answer_messages(standalone, selected, self.settings.llm_evidence_chars), **self._refusal_policy(model)
+            ):
+                metadata = getattr(chunk, "response_metadata", None) or {}
+                if "refusal_probability" in metadata:
+                    answer.refusal_probability = metadata["refusal_probability"]
                 token = str(chunk.content)
                 if not token:
                     continue
@@ -426,6 +431,12 @@ class Assistant:
         else:
             text = extractive_text(units)
         yield finish(text=text, citations=self._citations(text, units, ranked), fallback=True, reason=reason)
+
+    def _refusal_policy(self, model: Any) -> dict[str, Any]:
+        """Ask a model that can tell its refusal probability to refuse only above the calibrated threshold."""
+        if not getattr(model, "supports_refusal_probability", False):
+            return {}
+        return {"refusal": {"marker": NOT_FOUND_MARKER, "threshold": self.settings.refusal_threshold}}
 
     @staticmethod
     def _not_named(things: list[str]) -> str:

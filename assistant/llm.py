@@ -48,8 +48,11 @@ class _StreamedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        text = "".join(chunk.text for chunk in self._stream(messages, stop, run_manager, **kwargs))
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+        text, metadata = "", {}
+        for chunk in self._stream(messages, stop, run_manager, **kwargs):
+            text += chunk.text
+            metadata = metadata or dict(chunk.message.response_metadata or {})
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text, response_metadata=metadata))])
 
 
 class ChatLlamaCppLocal(_StreamedChatModel):
@@ -75,6 +78,9 @@ class ChatLlamaCppLocal(_StreamedChatModel):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _states: dict[str, Any] = PrivateAttr(default_factory=dict)
     _system: str | None = PrivateAttr(default=None)
+    _format: Any = PrivateAttr(default=None)
+    _marker_cache: dict[str, Any] = PrivateAttr(default_factory=dict)
+    supports_refusal_probability: bool = True  # reads the refusal marker's first-token probability
 
     @property
     def _llm_type(self) -> str:
@@ -147,6 +153,70 @@ class ChatLlamaCppLocal(_StreamedChatModel):
             "seed": self.seed,
         }
 
+    def _formatter(self, client: Any) -> Any:
+        """The GGUF's own chat template, as llama-cpp-python's chat completion applies it."""
+        if self._format is None:
+            from llama_cpp import llama_chat_format
+
+            eos = client.token_eos()
+            self._format = llama_chat_format.Jinja2ChatFormatter(
+                template=client.metadata["tokenizer.chat_template"],
+                eos_token=client._model.token_get_text(eos),
+                bos_token=client._model.token_get_text(client.token_bos()) if client.token_bos() >= 0 else "",
+                stop_token_ids=[eos],
+            )
+        return self._format
+
+    def _marker_ids(self, client: Any, marker: str) -> Any:
+        """Token ids that can begin ``marker`` ("N", "NI", " NI", ...): the first step of writing it."""
+        import numpy as np
+
+        if marker not in self._marker_cache:
+            ids = []
+            for token_id in range(client.n_vocab()):
+                piece = client.detokenize([token_id]).decode("utf-8", errors="ignore").strip()
+                if piece and marker.startswith(piece):
+                    ids.append(token_id)
+            self._marker_cache[marker] = np.array(ids, dtype=np.int64)
+        return self._marker_cache[marker]
+
+    def _system_tokens(self, client: Any, messages: list[BaseMessage], tokens: list[int]) -> int:
+        """How many of the prompt's tokens are its fixed system part (0 without a system message)."""
+        if not messages or messages[0].type != "system":
+            return 0
+        alone = self._formatter(client)(messages=_to_llama_messages(messages[:1]))
+        system = client.tokenize(alone.prompt.encode("utf-8"), add_bos=not alone.added_special, special=True)
+        shared = 0
+        for a, b in zip(system, tokens):
+            if a != b:
+                break
+            shared += 1
+        return shared
+
+    def _next_token_probs(self, client: Any, tokens: list[int], keep: int) -> Any:
+        """Read the prompt after its first ``keep`` tokens and return the next token's distribution.
+
+        Only the fixed system part is reused from the cache: logits depend slightly on how
+        the prompt was split into batches, so the system part is read alone and the rest in
+        one piece, and the same prompt gets the same probability whatever was asked before
+        it. The generation that follows finds the whole prompt cached and samples at once.
+        """
+        import numpy as np
+
+        prefix = 0
+        for cached, new in zip(client.input_ids[: client.n_tokens], tokens[:keep]):
+            if cached != new:
+                break
+            prefix += 1
+        client.n_tokens = min(prefix, len(tokens) - 1)  # at least one token is read: its logits are needed
+        if client.n_tokens < keep < len(tokens):
+            client.eval(tokens[client.n_tokens : keep])  # the system part alone, as it is later reused
+        client.eval(tokens[client.n_tokens :])
+        logits = np.ctypeslib.as_array(client._ctx.get_logits_ith(-1), shape=(client.n_vocab(),))
+        logits = logits.astype(np.float64)
+        probs = np.exp(logits - logits.max())
+        return probs / probs.sum()
+
     def _stream(
         self,
         messages: list[BaseMessage],
@@ -154,20 +224,73 @@ class ChatLlamaCppLocal(_StreamedChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        """Generate greedily; with ``refusal={"marker", "threshold"}`` the refusal is a calibrated decision.
+
+        The probability that the reply starts with the refusal marker is read from the first
+        token's distribution. At or above the threshold the reply is the marker (nothing more is
+        generated); below it the model must answer: the first token is the likeliest one that
+        does not begin the marker. Either way the first chunk carries ``refusal_probability``.
+        """
+        import numpy as np
+
+        refusal = kwargs.pop("refusal", None)
         with self._lock:
             client = self._client()
             self._switch_prefix(client, messages)
-            stream = client.create_chat_completion(
-                messages=_to_llama_messages(messages), stream=True, **self._params(stop, kwargs)
+            formatted = self._formatter(client)(messages=_to_llama_messages(messages))
+            tokens = client.tokenize(
+                formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
             )
+            metadata: dict[str, Any] = {}
+            first = ""
+            if refusal:
+                marker = str(refusal["marker"])
+                probs = self._next_token_probs(client, tokens, self._system_tokens(client, messages, tokens))
+                marker_ids = self._marker_ids(client, marker)
+                refusal_probability = float(probs[marker_ids].sum())
+                metadata = {
+                    "refusal_probability": round(refusal_probability, 5),
+                    "refusal_is_top": bool(int(np.argmax(probs)) in set(marker_ids.tolist())),
+                }
+                threshold = refusal.get("threshold")  # None: the model's own greedy choice
+                if metadata["refusal_is_top"] if threshold is None else refusal_probability >= float(threshold):
+                    yield self._chunk(marker, metadata, run_manager)
+                    return
+                probs[marker_ids] = 0.0
+                first_id, first = self._first_piece(client, probs)
+                tokens = [*tokens, first_id]
+            stop_words = [*(stop or []), *([formatted.stop] if isinstance(formatted.stop, str) else formatted.stop or [])]
+            stream = client.create_completion(prompt=tokens, stream=True, **self._params(stop_words, kwargs))
+            if first:
+                yield self._chunk(first, metadata, run_manager)
+                metadata = {}
             for part in stream:
-                delta = part["choices"][0].get("delta", {}).get("content")
-                if not delta:
-                    continue
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
-                if run_manager:
-                    run_manager.on_llm_new_token(delta, chunk=chunk)
-                yield chunk
+                delta = part["choices"][0].get("text")
+                if delta:
+                    yield self._chunk(delta, metadata, run_manager)
+                    metadata = {}
+
+    @staticmethod
+    def _first_piece(client: Any, probs: Any) -> tuple[int, str]:
+        """The likeliest token that is whole text (not a fragment of a multi-byte character)."""
+        import numpy as np
+
+        for token_id in np.argsort(-probs)[:50]:
+            try:
+                return int(token_id), client.detokenize([int(token_id)]).decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+        token_id = int(np.argmax(probs))
+        return token_id, client.detokenize([token_id]).decode("utf-8", errors="ignore")
+
+    @staticmethod
+    def _chunk(
+        text: str, metadata: dict[str, Any], run_manager: CallbackManagerForLLMRun | None
+    ) -> ChatGenerationChunk:
+        chunk = ChatGenerationChunk(message=AIMessageChunk(content=text, response_metadata=dict(metadata)))
+        if run_manager:
+            run_manager.on_llm_new_token(text, chunk=chunk)
+        return chunk
 
 
 class ReplayChatModel(_StreamedChatModel):
@@ -211,12 +334,25 @@ class ReplayChatModel(_StreamedChatModel):
                       file=sys.stderr)
             return None
 
-    def _lookup(self, key: str) -> str | None:
+    def _lookup(self, key: str) -> dict[str, Any] | None:
         row = self._query("SELECT text FROM replies WHERE key = ?", (key,))
-        return row[0] if row else None
+        if not row:
+            return None
+        try:
+            entry = json.loads(row[0])
+        except ValueError:
+            entry = None
+        if not isinstance(entry, dict) or "text" not in entry:  # a reply stored as plain text
+            entry = {"text": row[0], "metadata": {}, "complete": True}
+        return entry
 
-    def _store(self, key: str, text: str) -> None:
-        self._query("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, text))
+    def _store(self, key: str, text: str, metadata: dict[str, Any], complete: bool) -> None:
+        entry = json.dumps({"text": text, "metadata": metadata, "complete": complete}, ensure_ascii=False)
+        self._query("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, entry))
+
+    @property
+    def supports_refusal_probability(self) -> bool:
+        return bool(getattr(self.inner, "supports_refusal_probability", False))
 
     def _stream(
         self,
@@ -225,17 +361,44 @@ class ReplayChatModel(_StreamedChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        key = self._key(messages, stop, kwargs)
+        """Replay a stored reply; with a refusal policy, decide anew from the stored probability.
+
+        The refusal threshold is not part of the key, so a threshold sweep replays the
+        same replies: a stored answer is served below the threshold, the marker at or
+        above it. Only a stored early refusal that is now below the threshold asks the model.
+        """
+        refusal = kwargs.get("refusal")
+        key = self._key(messages, stop, {k: v for k, v in kwargs.items() if k != "refusal"}
+                        | ({"refusal_marker": refusal["marker"]} if refusal else {}))
         cached = self._lookup(key)
         if cached is not None:
-            yield ChatGenerationChunk(message=AIMessageChunk(content=cached))
-            return
-        text = ""
+            metadata = cached.get("metadata") or {}
+            reply = None
+            if refusal and "refusal_probability" in metadata:
+                threshold = refusal.get("threshold")
+                refused = (
+                    metadata.get("refusal_is_top", False)
+                    if threshold is None
+                    else metadata["refusal_probability"] >= threshold
+                )
+                if refused:
+                    reply = refusal["marker"]
+                elif cached.get("complete", True):
+                    reply = cached["text"]
+            elif not refusal:
+                reply = cached["text"]
+            if reply is not None:
+                yield ChatGenerationChunk(message=AIMessageChunk(content=reply, response_metadata=metadata))
+                return
+        text, stored_metadata = "", {}
         for chunk in self.inner.stream(messages, stop=stop, **kwargs):
             delta = str(chunk.content)
+            stored_metadata = stored_metadata or dict(chunk.response_metadata or {})
             text += delta
-            yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
-        self._store(key, text)
+            yield ChatGenerationChunk(message=AIMessageChunk(content=delta, response_metadata=dict(chunk.response_metadata or {})))
+        # an early refusal (the marker, nothing generated) cannot serve a lower threshold later
+        early_refusal = bool(refusal) and text == refusal["marker"] and "refusal_probability" in stored_metadata
+        self._store(key, text, stored_metadata, complete=not early_refusal)
 
 
 def model_label(settings: Settings) -> str:

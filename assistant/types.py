@@ -64,6 +64,8 @@ class Answer:
     fallback: bool = False  # True when the extractive path replaced the LLM
     notice: str = ""  # for a fallback: why the answer quotes the sources, in Dutch
     evidence_score: float = 0.0  # best evidence sentence (dense + term overlap); calibrates abstention
+    # probability that the model's reply starts with its refusal marker (llama.cpp backend; None elsewhere)
+    refusal_probability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

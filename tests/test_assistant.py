@@ -384,6 +384,17 @@ def test_real_llm_on_topic_questions_the_sources_do_not_answer_are_refused(assis
         assert answer.abstained and not answer.citations, (question, answer.reason, answer.text)
 
 
+@pytest.mark.slow
+def test_real_llm_answers_what_it_would_refuse_by_a_narrow_margin(assistant: Assistant) -> None:
+    """The 1.5B model's likeliest first word is its refusal marker here, but with less than the threshold's
+    probability: it must answer, and the answer names the contact person the sources give."""
+    answer = assistant.ask("Als ik twijfel of we aan de voorwaarden voor die ondersteuning voldoen, bij wie moet ik dan zijn?")
+    assert answer.refusal_probability is not None
+    assert 0.0 < answer.refusal_probability < assistant.settings.refusal_threshold
+    assert not answer.abstained and "Verheijen" in answer.text, (answer.reason, answer.text)
+    _check_citations(assistant, answer)
+
+
 def test_words_users_type_find_what_the_sources_call_otherwise(assistant: Assistant) -> None:
     """ "Peuters" and "peutergroepen" are in no source; the CED page says "voorschoolse periode"."""
     question = "Mogen we het NPO-budget inzetten om meer peuters naar de vve te krijgen en extra ondersteuning in de peutergroepen te bieden?"

@@ -102,3 +102,83 @@ def test_an_answer_does_not_depend_on_the_prompt_asked_before_it(indexed_setting
     assert "8,5 miljard" in first
     assert after_rewrite == first
     assert "100" in second_question and "8,5" not in second_question
+
+
+class RefusalAwareModel(GenericFakeChatModel):
+    """Behaves like the llama.cpp model's refusal policy for a fixed first-token refusal probability."""
+
+    calls: int = 0
+    refusal_probability: float = 0.6
+    supports_refusal_probability: bool = True
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        from langchain_core.messages import AIMessageChunk
+        from langchain_core.outputs import ChatGenerationChunk
+
+        self.calls += 1
+        policy = kwargs["refusal"]
+        metadata = {"refusal_probability": self.refusal_probability, "refusal_is_top": self.refusal_probability > 0.5}
+        if self.refusal_probability >= policy["threshold"]:
+            yield ChatGenerationChunk(message=AIMessageChunk(content=policy["marker"], response_metadata=metadata))
+            return
+        yield ChatGenerationChunk(message=AIMessageChunk(content="Het budget is ", response_metadata=metadata))
+        yield ChatGenerationChunk(message=AIMessageChunk(content="€ 8,5 miljard [1]."))
+
+
+def _policy(threshold: float | None) -> dict:
+    return {"refusal": {"marker": "NIET_IN_BRONNEN", "threshold": threshold}}
+
+
+def test_replay_decides_a_refusal_anew_from_the_stored_probability(tmp_path: Path) -> None:
+    """A threshold sweep replays one stored answer: refused at or above its probability, answered below it."""
+    inner = RefusalAwareModel(messages=iter([]))
+    model = ReplayChatModel(inner=inner, path=str(tmp_path / "replies.sqlite3"))
+    prompt = [SystemMessage("Regels"), HumanMessage("Vraag: Hoe groot is het budget?")]
+
+    forced = model.invoke(prompt, **_policy(1.01))
+    strict = model.invoke(prompt, **_policy(0.5))
+    lenient = model.invoke(prompt, **_policy(0.7))
+    greedy = model.invoke(prompt, **_policy(None))  # the marker is the model's likeliest first token at 0.6
+
+    assert forced.content == lenient.content == "Het budget is € 8,5 miljard [1]."
+    assert strict.content == greedy.content == "NIET_IN_BRONNEN"
+    assert lenient.response_metadata["refusal_probability"] == 0.6
+    assert inner.calls == 1
+
+
+def test_replay_asks_the_model_when_only_an_early_refusal_was_stored(tmp_path: Path) -> None:
+    inner = RefusalAwareModel(messages=iter([]))
+    model = ReplayChatModel(inner=inner, path=str(tmp_path / "replies.sqlite3"))
+    prompt = [HumanMessage("Vraag: Hoe groot is het budget?")]
+
+    assert model.invoke(prompt, **_policy(0.3)).content == "NIET_IN_BRONNEN"  # nothing generated after the marker
+    assert model.invoke(prompt, **_policy(0.9)).content == "Het budget is € 8,5 miljard [1]."
+    assert inner.calls == 2
+    assert model.invoke(prompt, **_policy(0.9)).content == "Het budget is € 8,5 miljard [1]."
+    assert inner.calls == 2
+
+
+@pytest.mark.slow
+def test_the_local_model_reports_and_obeys_its_refusal_probability(indexed_settings: Settings) -> None:
+    """The first token's refusal probability decides: above the threshold nothing is generated, below it an answer."""
+    from assistant.evidence import Sentence
+    from assistant.prompts import NOT_FOUND_MARKER, answer_messages
+
+    model = get_chat_model(indexed_settings)
+    evidence = [Sentence(n=1, source="x.txt", start=0, end=60, text="De GKA wordt uitgebreid van 50 naar 100 gemeenten.")]
+    unrelated = answer_messages("Hoeveel kost een schoolreisje naar de Efteling?", evidence)
+    related = answer_messages("Met hoeveel gemeenten wordt de GKA uitgebreid?", evidence)
+
+    def reply(messages, threshold):
+        chunks = list(model.stream(messages, max_tokens=40, **_policy(threshold)))
+        return "".join(str(c.content) for c in chunks), chunks[0].response_metadata
+
+    refused, meta_unrelated = reply(unrelated, 0.0)
+    forced, meta_forced = reply(unrelated, 1.01)
+    answered, meta_related = reply(related, None)
+
+    assert refused == NOT_FOUND_MARKER
+    assert meta_forced["refusal_probability"] == meta_unrelated["refusal_probability"]
+    assert NOT_FOUND_MARKER not in forced and len(forced) > 10
+    assert "100" in answered
+    assert meta_related["refusal_probability"] < meta_unrelated["refusal_probability"]
