@@ -384,7 +384,15 @@ def unnamed_things(question: str, keywords: KeywordIndex, vocabulary: set[str]) 
     A compound that starts with a corpus word ("gemeenteraad") is a noun, not a participle.
     """
     asked = asked_part(question)  # not the words of a sentence that only gives context
-    return [w for w in unknown_subjects(asked, keywords, vocabulary) if not _frames(w, keywords, vocabulary)]
+    # a word after "te" is a verb ("om gedoe met de regels te voorkomen") or an adjective ("te laat"): no thing
+    after_te = {w.lower() for w in _AFTER_TE.findall(asked)}
+    return [
+        w for w in unknown_subjects(asked, keywords, vocabulary)
+        if w.lower() not in after_te and not _frames(w, keywords, vocabulary)
+    ]
+
+
+_AFTER_TE = re.compile(r"\bte\s+(\w+)", re.IGNORECASE)
 
 
 def _known_parts(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:

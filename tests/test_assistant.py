@@ -473,8 +473,13 @@ def test_passages_are_not_quoted_for_a_thing_no_source_names(assistant: Assistan
                    "Mijn afdelingshoofd vraagt het zich af. Welke ondersteuning biedt OCW?",  # context, not the question
                    "welke vaardigeheden moet het extra geld stimuleren",  # misspelt "vaardigheden"
                    "Mogen we het geld dat we hebben gekregen combineren met het NPO-budget?",
-                   "Mag het NPO-budget gebruikt worden om de samenwerking te coördineren?"):
+                   "Mag het NPO-budget gebruikt worden om de samenwerking te coördineren?",
+                   "Wat is dan het advies om gedoe met de regels te voorkomen?"):  # a verb after "te"
         assert guard.unnamed_things(framed, snapshot.keywords, snapshot.content_terms) == [], framed
+    # a thing no source names is still one in the same sentence
+    assert guard.unnamed_things(
+        "Wat is het advies om gedoe met de leerplichtambtenaar te voorkomen?", snapshot.keywords, snapshot.content_terms
+    ) == ["leerplichtambtenaar"]
 
 
 def test_passages_quoted_instead_of_an_answer_must_name_the_organisation_asked_about(
