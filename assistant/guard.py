@@ -464,6 +464,8 @@ _CLAUSE_START = re.compile(
     r"\b(?:waar\w*|die|dat|zodat|omdat|wanneer|als|zodra|om)\s+(?:we|wij|ze|zij|u|je|jullie|hij|men|er|de|het)\b"
 )
 
+_TIME_PHRASE = re.compile(r"\s(?:na|tijdens|buiten|binnen|gedurende)\s")
+
 
 def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str]) -> list[str]:
     """What a Dutch "may the money go to X?" question asks about, when no source names it.
@@ -482,6 +484,8 @@ def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str])
         return []
     # the purpose ends where a clause about it starts: "een extra lokaal waar we een interventie in draaien"
     purpose = _CLAUSE_START.split((slot.group(1) or slot.group(2)).casefold(), maxsplit=1)[0]
+    # ... or where a phrase of time starts: "huiswerkhulp na schooltijd" asks about huiswerkhulp
+    purpose = _TIME_PHRASE.split(purpose, maxsplit=1)[0]
     words = re.findall(r"[a-zà-ÿ]+", purpose)
     out = []
     for i, word in enumerate(words):

@@ -453,6 +453,11 @@ def test_money_for_something_no_source_names_is_refused_before_the_model(assista
     assert guard.unnamed_purpose(room, snapshot.keywords, snapshot.content_terms) == []
     trips = "Mag het NPO-geld naar schoolreisjes die we elk jaar organiseren?"
     assert guard.unnamed_purpose(trips, snapshot.keywords, snapshot.content_terms) == ["schoolreisjes"]
+    # a phrase of time after the purpose is not the purpose: the question is about huiswerkhulp, not schooltijd
+    after_school = "mag npo geld ook naar huiswerkhulp na schooltijd?"
+    assert guard.unnamed_purpose(after_school, snapshot.keywords, snapshot.content_terms) == []
+    assert guard.unnamed_purpose("Mag het NPO-geld naar schoolreisjes tijdens de zomer?", snapshot.keywords,
+                                 snapshot.content_terms) == ["schoolreisjes"]
     assert guard.is_spending_question("Kunnen we met NPO-middelen samen met de bibliotheek activiteiten organiseren?")
     assert not guard.is_spending_question("Kan een gemeente bezwaar maken tegen de hoogte van haar NPO-budget?")
 
