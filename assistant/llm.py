@@ -241,6 +241,8 @@ class ChatLlamaCppLocal(_StreamedChatModel):
             tokens = client.tokenize(
                 formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
             )
+            if len(tokens) >= client.n_ctx():  # llama.cpp would overrun its context; the caller falls back
+                raise ValueError(f"prompt of {len(tokens)} tokens exceeds the context window of {client.n_ctx()}")
             metadata: dict[str, Any] = {}
             first = ""
             if refusal:

@@ -182,3 +182,6 @@ def test_the_local_model_reports_and_obeys_its_refusal_probability(indexed_setti
     assert NOT_FOUND_MARKER not in forced and len(forced) > 10
     assert "100" in answered
     assert meta_related["refusal_probability"] < meta_unrelated["refusal_probability"]
+    # a prompt longer than the context window is an error the assistant falls back from, not a crash
+    with pytest.raises(ValueError, match="context window"):
+        reply(answer_messages("Wat doet de GKA? " * 2000, evidence), 0.5)
