@@ -38,6 +38,23 @@ def _to_llama_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
     return [{"role": _ROLE.get(m.type, "user"), "content": str(m.content)} for m in messages]
 
 
+def _shared_prefix(first: Any, second: Any) -> int:
+    """How many leading tokens two token sequences have in common."""
+    shared = 0
+    for a, b in zip(first, second):
+        if a != b:
+            break
+        shared += 1
+    return shared
+
+
+def _refuses(metadata: dict[str, Any], threshold: float | None) -> bool:
+    """The refusal decision from a first token's refusal probability (None: the model's own greedy choice)."""
+    if threshold is None:
+        return bool(metadata.get("refusal_is_top", False))
+    return metadata["refusal_probability"] >= threshold
+
+
 class _StreamedChatModel(BaseChatModel):
     """A chat model whose one real path is ``_stream``; ``invoke`` joins the chunks."""
 
@@ -80,6 +97,7 @@ class ChatLlamaCppLocal(_StreamedChatModel):
     _system: str | None = PrivateAttr(default=None)
     _format: Any = PrivateAttr(default=None)
     _marker_cache: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _system_prefixes: dict[str, list[int]] = PrivateAttr(default_factory=dict)
     supports_refusal_probability: bool = True  # reads the refusal marker's first-token probability
 
     @property
@@ -184,14 +202,13 @@ class ChatLlamaCppLocal(_StreamedChatModel):
         """How many of the prompt's tokens are its fixed system part (0 without a system message)."""
         if not messages or messages[0].type != "system":
             return 0
-        alone = self._formatter(client)(messages=_to_llama_messages(messages[:1]))
-        system = client.tokenize(alone.prompt.encode("utf-8"), add_bos=not alone.added_special, special=True)
-        shared = 0
-        for a, b in zip(system, tokens):
-            if a != b:
-                break
-            shared += 1
-        return shared
+        system_text = str(messages[0].content)
+        if system_text not in self._system_prefixes:  # a handful of fixed system prompts: tokenised once each
+            alone = self._formatter(client)(messages=_to_llama_messages(messages[:1]))
+            self._system_prefixes[system_text] = client.tokenize(
+                alone.prompt.encode("utf-8"), add_bos=not alone.added_special, special=True
+            )
+        return _shared_prefix(self._system_prefixes[system_text], tokens)
 
     def _next_token_probs(self, client: Any, tokens: list[int], keep: int) -> Any:
         """Read the prompt after its first ``keep`` tokens and return the next token's distribution.
@@ -203,11 +220,7 @@ class ChatLlamaCppLocal(_StreamedChatModel):
         """
         import numpy as np
 
-        prefix = 0
-        for cached, new in zip(client.input_ids[: client.n_tokens], tokens[:keep]):
-            if cached != new:
-                break
-            prefix += 1
+        prefix = _shared_prefix(client.input_ids[: client.n_tokens], tokens[:keep])
         client.n_tokens = min(prefix, len(tokens) - 1)  # at least one token is read: its logits are needed
         if client.n_tokens < keep < len(tokens):
             client.eval(tokens[client.n_tokens : keep])  # the system part alone, as it is later reused
@@ -252,10 +265,9 @@ class ChatLlamaCppLocal(_StreamedChatModel):
                 refusal_probability = float(probs[marker_ids].sum())
                 metadata = {
                     "refusal_probability": round(refusal_probability, 5),
-                    "refusal_is_top": bool(int(np.argmax(probs)) in set(marker_ids.tolist())),
+                    "refusal_is_top": bool(np.isin(np.argmax(probs), marker_ids)),
                 }
-                threshold = refusal.get("threshold")  # None: the model's own greedy choice
-                if metadata["refusal_is_top"] if threshold is None else refusal_probability >= float(threshold):
+                if _refuses(metadata, refusal.get("threshold")):
                     yield self._chunk(marker, metadata, run_manager)
                     return
                 probs[marker_ids] = 0.0
@@ -377,13 +389,7 @@ class ReplayChatModel(_StreamedChatModel):
             metadata = cached.get("metadata") or {}
             reply = None
             if refusal and "refusal_probability" in metadata:
-                threshold = refusal.get("threshold")
-                refused = (
-                    metadata.get("refusal_is_top", False)
-                    if threshold is None
-                    else metadata["refusal_probability"] >= threshold
-                )
-                if refused:
+                if _refuses(metadata, refusal.get("threshold")):
                     reply = refusal["marker"]
                 elif cached.get("complete", True):
                     reply = cached["text"]
