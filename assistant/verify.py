@@ -158,6 +158,35 @@ def mentions(term: str, source: str) -> bool:
     return len(letters) > 1 and "".join(letters) in initials
 
 
+_FACT_KIND = re.compile(
+    r"\b((e-?)?mail\w*|telefoon\w*|tel|bel(len|t)?|nummer|website|webadres|adres|bedrag|getal)\b", re.IGNORECASE
+)
+
+
+def without_facts(text: str) -> str:
+    """The words around a claim's figures, for what they are said about.
+
+    The figure itself and the name of its kind ("mailadres") say nothing about
+    whom the address belongs to.
+    """
+    for pattern in (_EMAIL, _URL, _PHONE, _NUMBER, _FACT_KIND):
+        text = pattern.sub(" ", text)
+    return text
+
+
+def figure_context(facts: set[str], source_text: str) -> str:
+    """The source sentences that hold the claim's figures, with the sentence before and after each.
+
+    A figure must be said about what the claim says it is about: "€ 300 miljoen"
+    is in the source, but about the NPO for all gemeenten, not about the
+    steunpakket Welzijn Jeugd that the answer attaches it to.
+    """
+    sentences = split_answer(source_text)
+    hold = [i for i, s in enumerate(sentences) if facts & source_facts(s)]
+    near = sorted({j for i in hold for j in (i - 1, i, i + 1) if 0 <= j < len(sentences)})
+    return "\n".join(sentences[j] for j in near)
+
+
 def _closest(sentence: str, source_text: str) -> str:
     """The source sentence that supports the claim best: where its names must be."""
     return max(split_answer(source_text) or [source_text], key=lambda s: support(sentence, s))
@@ -169,6 +198,7 @@ class Verified:
     kept: list[tuple[str, list[int]]] = field(default_factory=list)  # sentence, cited source numbers
     removed: list[RemovedClaim] = field(default_factory=list)
     foreign: set[str] = field(default_factory=set)  # unknown subjects that sentences were removed for
+    misattributed: set[str] = field(default_factory=set)  # figures a removed sentence said about something else
 
 
 def split_answer(text: str) -> list[str]:
@@ -232,6 +262,7 @@ def verify_answer(
                 RemovedClaim(raw, f"verwijzing {', '.join(f'[{n}]' for n in dangling)} bestaat niet")
             )
         claim_facts = facts_in(body)
+        figures = {f for f in claim_facts - facts_in(question) if not f.startswith("unit:")}
         # English answers from Dutch sources share names and figures, few other words
         needed = 0.25 if len(_ENGLISH_WORDS.findall(body)) >= 2 else min_support
         foreign = sorted(words & set(unknown_terms))
@@ -252,6 +283,8 @@ def verify_answer(
         def carries(n: int) -> bool:
             if unsupported_facts(claim_facts, source_facts(by_n[n])) or support(body, by_n[n]) < needed:
                 return False
+            if figures and support(without_facts(body), figure_context(figures, by_n[n]) + "\n" + headers.get(n, "")) < needed:
+                return False  # the figure is in the source, said about something else
             return not taken or all(mentions(term, names(n)) for term in taken)
 
         supporting = [n for n in valid if carries(n)]
@@ -266,8 +299,13 @@ def verify_answer(
                 f.split(":", 1)[1].replace("|", " ") for f in unsupported_facts(claim_facts, source_facts(cited_text))
             )
             absent = sorted(t for t in taken if not any(mentions(t, names(n)) for n in (valid or list(by_n))))
+            elsewhere = bool(figures) and support(body, cited_text) >= needed
             if unsupported:
                 reason = f"gegeven(s) {', '.join(unsupported)} staan niet in de geciteerde bron"
+            elif elsewhere:
+                shown = sorted(f.split(":", 1)[1] for f in figures)
+                reason = f"de bron noemt {', '.join(shown)} bij iets anders"
+                result.misattributed.update(figures)
             elif absent:
                 reason = f"de bron zegt niets over {', '.join(absent)}"
             else:

@@ -133,3 +133,34 @@ def test_two_numbers_share_the_unit_after_the_second() -> None:
     source = {1: "Na de zomervakantie wordt de alliantie uitgebreid van 50 naar 100 gemeenten."}
     assert verify_answer("De alliantie wordt na de zomervakantie uitgebreid van 50 gemeenten naar 100 [1].", source).kept
     assert not verify_answer("De alliantie wordt uitgebreid naar 150 gemeenten [1].", source).kept
+
+
+def test_a_figure_said_about_something_else_in_its_source_is_removed() -> None:
+    # the passage names both the steunpakket and the € 300 miljoen, but in different sentences
+    passage = {
+        1: "Maar ik ben ook voornemens circa € 300 miljoen aan gemeenten uit te keren, in de vorm van een "
+        "specifieke uitkering. Gemeenten met veel leerlingen met een hoog risico ontvangen meer geld. "
+        "Daarnaast is er het steunpakket Welzijn Jeugd, waarover de ministeries u nog voor de zomer informeren."
+    }
+    wrong = verify_answer("Het steunpakket Welzijn Jeugd geeft onze gemeente € 300 miljoen [1].", passage)
+    assert not wrong.kept
+    assert wrong.removed[0].reason == "de bron noemt 300 bij iets anders"
+    assert wrong.misattributed == {"num:300"}
+    right = verify_answer("Gemeenten krijgen circa € 300 miljoen als specifieke uitkering [1].", passage)
+    assert right.kept and not right.misattributed
+
+
+def test_an_e_mail_address_must_belong_to_whom_the_sentence_says() -> None:
+    contact = {
+        1: "Er is een online helpdesk waar u terechtkunt met vragen over het NPO. Heb je vragen over de "
+        "begeleiding? Neem contact op met Anja de Rooij:\nE-mail: a.derooij@cedgroep.nl\nTel: 06-13269210"
+    }
+    headers = {1: "NPO-begeleiding voor kleinere gemeenten\nCED-Groep"}
+    wrong = verify_answer(
+        "Het mailadres van de online helpdesk van het NPO is a.derooij@cedgroep.nl [1].", contact, headers_by_n=headers
+    )
+    assert not wrong.kept and "bij iets anders" in wrong.removed[0].reason
+    right = verify_answer(
+        "U kunt Anja de Rooij mailen via a.derooij@cedgroep.nl [1].", contact, headers_by_n=headers
+    )
+    assert right.kept
