@@ -24,7 +24,7 @@ from .evidence import EvidenceSelector, Sentence, repeats
 from .glossary import with_source_terms
 from .llm import get_chat_model, model_label
 from .prompts import NOT_FOUND_MARKER, answer_messages, rewrite_messages, translate_messages
-from .questions import question_parts
+from .questions import is_claim_check, question_parts
 from .retrieval import HybridRetriever, IndexReader, with_written_out
 from .types import Answer, Citation, Mode, Source, StreamEvent
 from .verify import acronyms, cited_numbers, content_words, mentions, split_answer, support, verify_answer
@@ -342,7 +342,7 @@ class Assistant:
         try:
             model = get_chat_model(self.settings)
             for chunk in model.stream(
-                answer_messages(standalone, selected, self.settings.llm_evidence_chars), **self._refusal_policy(model)
+                answer_messages(standalone, selected, self.settings.llm_evidence_chars), **self._refusal_policy(model, standalone)
             ):
                 metadata = getattr(chunk, "response_metadata", None) or {}
                 if "refusal_probability" in metadata:
@@ -432,11 +432,14 @@ class Assistant:
             text = extractive_text(units)
         yield finish(text=text, citations=self._citations(text, units, ranked), fallback=True, reason=reason)
 
-    def _refusal_policy(self, model: Any) -> dict[str, Any]:
+    def _refusal_policy(self, model: Any, question: str) -> dict[str, Any]:
         """Ask a model that can tell its refusal probability to refuse only above the calibrated threshold."""
         if not getattr(model, "supports_refusal_probability", False):
             return {}
-        return {"refusal": {"marker": NOT_FOUND_MARKER, "threshold": self.settings.refusal_threshold}}
+        threshold = self.settings.refusal_threshold
+        if is_claim_check(question) and threshold is not None and self.settings.claim_refusal_threshold is not None:
+            threshold = max(threshold, self.settings.claim_refusal_threshold)
+        return {"refusal": {"marker": NOT_FOUND_MARKER, "threshold": threshold}}
 
     @staticmethod
     def _not_named(things: list[str]) -> str:

@@ -90,6 +90,7 @@ class ChatLlamaCppLocal(_StreamedChatModel):
     max_tokens: int = 320
     temperature: float = 0.0
     seed: int = 7
+    flash_attention: bool = False
     _llama: Any = PrivateAttr(default=None)
     prefix_states: int = 3  # warm states kept, one per system prompt
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -118,6 +119,7 @@ class ChatLlamaCppLocal(_StreamedChatModel):
                 n_threads=self.n_threads,
                 n_threads_batch=self.n_threads,
                 n_batch=512,
+                flash_attn=self.flash_attention,
                 seed=self.seed,
                 verbose=False,
             )
@@ -451,6 +453,7 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
         max_tokens=settings.llm_max_tokens,
         temperature=settings.llm_temperature,
         prefix_states=settings.llm_prefix_states,
+        flash_attention=settings.llm_flash_attention,
     )
 
 

@@ -7,6 +7,14 @@ from __future__ import annotations
 
 import re
 
+_CLAIM_CHECK = re.compile(r"\b(klopt het|klopt dat|is het waar|het is toch zo|is it true)\b", re.IGNORECASE)
+
+
+def is_claim_check(question: str) -> bool:
+    """ "Klopt het dat …?": the user checks a claim; "yes, …" restating it and "no, the source says …" both answer."""
+    return bool(_CLAIM_CHECK.search(question))
+
+
 # What kind of answer a question asks for, and how a sentence shows it has one.
 ANSWER_TYPES = {
     "number": (

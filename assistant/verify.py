@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .questions import ANSWER_TYPES, answer_types
+from .questions import ANSWER_TYPES, answer_types, is_claim_check
 from .types import RemovedClaim
 
 _CITE = re.compile(r"\s*\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
@@ -248,7 +248,8 @@ def verify_answer(
             result.removed.append(RemovedClaim(raw, "te onvolledig om iets te beweren"))
             continue  # "De uitdagingen en [5]."
         adds_a_fact = bool(facts_in(body) - facts_in(question))  # "50 gemeenten" from "Welke 50 gemeenten ...?" adds none
-        if question and not adds_a_fact and support(body, question) >= 0.8 and not gives_asked(body, question):
+        echo = support(body, question) >= 0.8 and not gives_asked(body, question) and not is_claim_check(question)
+        if question and not adds_a_fact and echo:
             result.removed.append(RemovedClaim(raw, "herhaalt alleen de vraag"))
             continue  # "De CED-Groep noemt de bestedingsdoelen [1]." to "Welke bestedingsdoelen noemt de CED-Groep?"
         words = content_words(body)

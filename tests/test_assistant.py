@@ -395,6 +395,42 @@ def test_real_llm_answers_what_it_would_refuse_by_a_narrow_margin(assistant: Ass
     _check_citations(assistant, answer)
 
 
+def test_a_claim_to_check_is_refused_only_when_refusing_is_near_certain(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prompt plumbing: "Klopt het dat …?" gets the stricter refusal threshold, an open question the usual one."""
+    import assistant.assistant as module
+
+    thresholds: list[float] = []
+
+    class RefusalAware:
+        supports_refusal_probability = True
+
+        def stream(self, messages, **kwargs):
+            thresholds.append(kwargs["refusal"]["threshold"])
+            refuses = 0.7 >= kwargs["refusal"]["threshold"]
+            yield type("Chunk", (), {"content": "NIET_IN_BRONNEN" if refuses else "Het budget is € 8,5 miljard [1].",
+                                     "response_metadata": {"refusal_probability": 0.7}})()
+
+    monkeypatch.setattr(module, "get_chat_model", lambda settings: RefusalAware())
+    claim = assistant.ask("Klopt het dat het budget van het Nationaal Programma Onderwijs € 8,5 miljard is?")
+    open_question = assistant.ask("Hoe groot is het budget van het Nationaal Programma Onderwijs?")
+    assert thresholds == [assistant.settings.claim_refusal_threshold, assistant.settings.refusal_threshold]
+    assert "8,5 miljard [" in claim.text and claim.refusal_probability == 0.7
+    assert open_question.refusal_probability == 0.7 and "Het budget is € 8,5 miljard [" not in open_question.text
+
+
+@pytest.mark.slow
+def test_real_llm_answers_a_claim_the_sources_contradict(assistant: Assistant) -> None:
+    """The sources say the money comes as a specifieke uitkering, not through the algemene uitkering."""
+    answer = assistant.ask(
+        "Klopt het dat het NPO-geld voor gemeenten gewoon via de algemene uitkering uit het gemeentefonds binnenkomt?"
+    )
+    assert not answer.abstained, (answer.reason, answer.refusal_probability, answer.text)
+    assert "specifieke uitkering" in answer.text
+    _check_citations(assistant, answer)
+
+
 def test_words_users_type_find_what_the_sources_call_otherwise(assistant: Assistant) -> None:
     """ "Peuters" and "peutergroepen" are in no source; the CED page says "voorschoolse periode"."""
     question = "Mogen we het NPO-budget inzetten om meer peuters naar de vve te krijgen en extra ondersteuning in de peutergroepen te bieden?"

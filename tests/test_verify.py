@@ -164,3 +164,14 @@ def test_an_e_mail_address_must_belong_to_whom_the_sentence_says() -> None:
         "U kunt Anja de Rooij mailen via a.derooij@cedgroep.nl [1].", contact, headers_by_n=headers
     )
     assert right.kept
+
+
+def test_confirming_a_claim_to_check_is_an_answer_not_an_echo() -> None:
+    question = "Klopt het dat het budget € 8,5 miljard is, voor een periode van 2,5 jaar?"
+    confirmed = verify_answer("Ja, het budget is € 8,5 miljard, voor een periode van 2,5 jaar [1].", SOURCES, question=question)
+    assert confirmed.kept
+    echoed = verify_answer(
+        "Het budget is € 8,5 miljard, voor een periode van 2,5 jaar [1].", SOURCES,
+        question="Welke periode geldt voor het budget van € 8,5 miljard, voor een periode van 2,5 jaar?",
+    )
+    assert not echoed.kept and echoed.removed[0].reason == "herhaalt alleen de vraag"
