@@ -281,11 +281,18 @@ def verify_answer(
             return _closest(body, by_n[n]) + "\n" + headers.get(n, "")
 
         # repair: pick the sources that carry the facts and words when citations are missing or wrong
+        def holds(n: int) -> bool:
+            """Source n has the claim's facts and words (not yet: about the same thing)."""
+            return not unsupported_facts(claim_facts, source_facts(by_n[n])) and support(body, by_n[n]) >= needed
+
+        def said_about_else(n: int) -> bool:
+            """The figure is in source n, but its sentence is about something else."""
+            context = figure_context(figures, by_n[n]) + "\n" + headers.get(n, "")
+            return bool(figures) and support(without_facts(body), context) < needed
+
         def carries(n: int) -> bool:
-            if unsupported_facts(claim_facts, source_facts(by_n[n])) or support(body, by_n[n]) < needed:
+            if not holds(n) or said_about_else(n):
                 return False
-            if figures and support(without_facts(body), figure_context(figures, by_n[n]) + "\n" + headers.get(n, "")) < needed:
-                return False  # the figure is in the source, said about something else
             return not taken or all(mentions(term, names(n)) for term in taken)
 
         supporting = [n for n in valid if carries(n)]
@@ -300,7 +307,7 @@ def verify_answer(
                 f.split(":", 1)[1].replace("|", " ") for f in unsupported_facts(claim_facts, source_facts(cited_text))
             )
             absent = sorted(t for t in taken if not any(mentions(t, names(n)) for n in (valid or list(by_n))))
-            elsewhere = bool(figures) and support(body, cited_text) >= needed
+            elsewhere = any(holds(n) and said_about_else(n) for n in (valid or list(by_n)))
             if unsupported:
                 reason = f"gegeven(s) {', '.join(unsupported)} staan niet in de geciteerde bron"
             elif elsewhere:
