@@ -236,7 +236,14 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         ),
     ),
     "date": (
-        re.compile(r"\b(wanneer|when|welke datum|op welke datum|welke data|deadline|uiterste datum|vanaf welke maand)\b", re.I),
+        # "In welke maand horen we hoeveel budget we krijgen?" asks a month, whatever else it names.
+        # Not "welk schooljaar": its answer sentences rarely name the question's subject
+        # ("Tot en met welk schooljaar loopt het NPO-budget?"), which a date must be about.
+        re.compile(
+            r"\b(wanneer|when|welke datum|op welke datum|welke data|deadline|uiterste datum|welke maand|welk jaar|"
+            r"welke schooljaren)\b",
+            re.I,
+        ),
         re.compile(
             r"\b(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|"
             r"january|february|march|june|july|august|october|zomer|summer|najaar|voorjaar|herfst|"
@@ -280,11 +287,18 @@ _NOT_COUNTED |= {
 
 
 def counted_noun(question: str) -> str | None:
-    """What a "hoeveel X" question counts (None for money and open amounts)."""
+    """What a "hoeveel X" question counts (None for money and open amounts).
+
+    Counted things are plural nouns or mass nouns; a word in -t after "hoeveel" is a verb
+    ("Hoeveel trekt het Rijk uit?" asks an amount), and a misspelt "bugdet" is still the budget.
+    """
     m = _COUNTED.search(question)
-    if not m or m.group(1).casefold() in _NOT_COUNTED:
+    if not m:
         return None
-    return m.group(1).casefold()
+    word = m.group(1).casefold()
+    if word in _NOT_COUNTED or word.endswith("t") or difflib.get_close_matches(word, _NOT_COUNTED, n=1, cutoff=0.8):
+        return None
+    return word
 
 
 def counts(text: str, noun: str) -> bool:

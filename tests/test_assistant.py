@@ -105,7 +105,9 @@ def test_words_that_frame_a_question_are_no_unknown_subject(assistant: Assistant
     for question, fact in (("Tot wanneer mogen gemeenten het NPO-geld uitgeven?", "2022-2023"),
                            ("Hoeveel geld hebben gemeenten in totaal gekregen?", "300 miljoen"),
                            ("Hoeveel gemeenten kunnen maximaal aansluiten bij de GKA?", "100 gemeenten"),
-                           ("Hoeveel krijgen gemeenten uit het NPO?", "300 miljoen")):  # "krijgen" is not counted
+                           ("Hoeveel krijgen gemeenten uit het NPO?", "300 miljoen"),  # "krijgen" is not counted
+                           ("Hoeveel trekt het Rijk uit voor alle gemeenten samen?", "300 miljoen"),  # a verb in -t
+                           ("In welke maand horen we hoeveel bugdet we als gemeente krijgen?", "juli")):  # a typo of budget
         answer = assistant.ask(question, mode="extractive")
         assert not answer.abstained and fact in answer.text, (question, answer.reason, answer.text)
 

@@ -62,6 +62,11 @@ def test_requested_types_and_whether_a_text_holds_them() -> None:
         assert guard.requested_types(money) == ["money"], money
     assert not guard.has_requested("Kleinere gemeenten, tot ongeveer 40.000 inwoners.", ["money"])
     assert guard.requested_types("Wanneer hoort de gemeente iets?") == ["date"]
+    # a month is asked, whatever else the question names; "bugdet" and "trekt" are not what is counted
+    assert guard.requested_types("In welke maand horen we hoeveel bugdet we krijgen?") == ["number", "date"]
+    assert guard.counted_noun("In welke maand horen we hoeveel bugdet we krijgen?") is None
+    assert guard.counted_noun("Hoeveel trekt het Rijk uit voor gemeenten?") is None
+    assert guard.counted_noun("Hoeveel gemeenten doen mee?") == "gemeenten"
     assert guard.requested_types("Wat is OOGO?") == []
     assert guard.has_requested("Tel: 06-13269210", ["phone"])
     assert not guard.has_requested("Er is een online helpdesk waar u terechtkunt [1].", ["phone"])
