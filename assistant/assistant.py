@@ -259,6 +259,8 @@ class Assistant:
 
         t_rewrite = time.perf_counter()
         standalone = self._standalone(question, history, mode)
+        if not guard.is_english(standalone):  # "gemeeten", "budgget": search and the model read the corpus's spelling
+            standalone = guard.corrected_spelling(standalone, snapshot.keywords, snapshot.content_terms)
         answer.standalone_question = standalone
         search = answer.search_query = self._search_query(standalone, mode)
         answer.timings["rewrite"] = round(time.perf_counter() - t_rewrite, 4)

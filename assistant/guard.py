@@ -316,6 +316,52 @@ def _misspelt_corpus_word(word: str, vocabulary: set[str] | dict[str, int]) -> b
     return len(word) >= 8 and bool(difflib.get_close_matches(word.casefold(), written, n=1, cutoff=0.9))
 
 
+def _one_typo(word: str, corpus_word: str) -> bool:
+    """One letter left out, doubled or added, or two letters swapped, inside the word.
+
+    Not at its end: "bedoelt", "anderen" and "Bestaan" are inflections of corpus words
+    ("bedoel", "andere", "bestaand"), not misspellings; nor a letter replaced:
+    "binnenkomt" is a word of its own, not "binnenkort".
+    """
+    w, c = word, corpus_word
+    if len(c) == len(w) + 1:  # a letter left out: "gemeeten"
+        return len(w) >= 7 and any(c[:i] + c[i + 1:] == w for i in range(1, len(c) - 1))
+    if len(w) == len(c) + 1:  # a letter added or doubled: "budgget"
+        return len(w) >= 7 and any(w[:i] + w[i + 1:] == c for i in range(1, len(w) - 1))
+    if len(w) == len(c):  # two letters swapped: "bugdet", "leerlignen"
+        diff = [i for i in range(len(w)) if w[i] != c[i]]
+        return (
+            len(diff) == 2 and diff[1] == diff[0] + 1 < len(w) - 1  # "concrete" is "concreet" inflected
+            and w[diff[0]] == c[diff[1]] and w[diff[1]] == c[diff[0]]
+        )
+    return False
+
+
+def corrected_spelling(question: str, keywords: KeywordIndex, vocabulary: set[str]) -> str:
+    """The question with its misspelt words written as the corpus writes them.
+
+    "het consortium dat kleinere gemeeten begeleidt": the misspelt word finds no
+    passage by its terms, and the wrong sentences win. Only a word of 6+ letters
+    that no corpus term matches and that is one typo (``_one_typo``) from a corpus word is changed.
+    """
+    words = getattr(vocabulary, "words", ())
+    if not words:
+        return question
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        terms = keywords.query_terms(word)
+        if not terms or all(t in vocabulary for t in terms):
+            return word
+        folded = word.casefold()
+        close = [c for c in difflib.get_close_matches(folded, words, n=5, cutoff=0.8) if _one_typo(folded, c)]
+        if not close:
+            return word
+        return close[0].capitalize() if word[0].isupper() else close[0]
+
+    return re.sub(r"\b[a-zA-Zà-ÿ]{6,}\b", fix, question)
+
+
 def _in_corpus(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:
     """A corpus term, or close to one (a misspelling: "ondewijs" ~ "onderwijs").
 

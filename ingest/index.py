@@ -142,6 +142,7 @@ class Vocabulary(set):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.written: set[str] = set()
+        self.words: set[str] = set()  # every word of 5+ letters as written: misspellings are corrected to these
 
 
 # two to five capitalised words, "en" or "van" between them: "Onderwijs, Cultuur en Wetenschap"
@@ -258,7 +259,9 @@ class Snapshot:
                 if not POINTER.match(text):
                     terms |= self.keywords.document_terms(text)
                     # and the long words as written: a misspelling is compared with these
-                    terms.written.update(re.findall(r"[a-zà-ÿ]{8,}", text.casefold()))
+                    words = re.findall(r"[a-zà-ÿ]{5,}", text.casefold())
+                    terms.words.update(words)
+                    terms.written.update(w for w in words if len(w) >= 8)
         return terms
 
     def section_at(self, source: str, offset: int) -> str:

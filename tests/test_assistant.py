@@ -112,6 +112,22 @@ def test_words_that_frame_a_question_are_no_unknown_subject(assistant: Assistant
         assert not answer.abstained and fact in answer.text, (question, answer.reason, answer.text)
 
 
+def test_a_misspelt_word_is_read_as_the_sources_spell_it(assistant: Assistant) -> None:
+    """ "gemeeten" finds no passage by its terms; read as "gemeenten", the consortium sentence answers."""
+    answer = assistant.ask(
+        "Welke organisaties zitten er in het consortium dat kleinere gemeeten begeleidt bij het NPO?", mode="extractive"
+    )
+    assert not answer.abstained and "Sardes, Oberon" in answer.text.split("\n")[0], answer.text
+    assert "kleinere gemeenten begeleidt" in answer.standalone_question
+    snapshot = assistant.reader.snapshot()
+    for typo, spelled in (("budgget", "budget"), ("bugdet", "budget"), ("Natinaal", "Nationaal"), ("leerlignen", "leerlingen")):
+        assert guard.corrected_spelling(f"hoeveel {typo} is er", snapshot.keywords, snapshot.content_terms) == f"hoeveel {spelled} is er"
+    # inflections and words of their own stay as written: a wrong correction changes the question
+    for word in ("morgen", "anderen", "bedoelt", "binnenkomt", "cofinanciering", "concrete", "regiocoördinator"):
+        question = f"Wat is er {word} met het NPO?"
+        assert guard.corrected_spelling(question, snapshot.keywords, snapshot.content_terms) == question, word
+
+
 def test_an_abbreviation_of_a_name_the_sources_write_out_is_known(assistant: Assistant) -> None:
     """The letter writes "Lokale Educatieve Agenda" and never "LEA"; a civil servant types LEA."""
     snapshot = assistant.reader.snapshot()
