@@ -135,6 +135,26 @@ def support(sentence: str, source_text: str) -> float:
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,7}\b")
 
 
+def listed_items(sentence: str) -> list[str]:
+    """The items of an enumeration after a colon ("vier stappen: A, B, C en D"), when there are 3 or more."""
+    if ":" not in sentence:
+        return []
+    tail = sentence.rsplit(":", 1)[1]
+    items = [i.strip() for i in re.split(r"\s*[,;]\s*|\s+(?:en|of|and|or)\s+", tail) if content_words(i)]
+    return items if len(items) >= 3 else []
+
+
+def lists_what_source_holds(sentence: str, source_text: str, min_support: float) -> bool:
+    """Most listed items are in the source: a small model invents the steps of a method
+    ("Identificatie van problemen, Planen van reactie, ...") around a few true words."""
+    items = listed_items(sentence)
+    if not items:
+        return True
+    # an item is short: one true word of two ("Planen van reactie") is not enough
+    held = sum(1 for item in items if support(item, source_text) > min_support)
+    return held >= 2 * len(items) / 3
+
+
 def acronyms(text: str) -> set[str]:
     """The organisations a text names by acronym: GGD, GKA, MR."""
     return set(_ACRONYM.findall(text))
@@ -283,7 +303,11 @@ def verify_answer(
         # repair: pick the sources that carry the facts and words when citations are missing or wrong
         def holds(n: int) -> bool:
             """Source n has the claim's facts and words (not yet: about the same thing)."""
-            return not unsupported_facts(claim_facts, source_facts(by_n[n])) and support(body, by_n[n]) >= needed
+            return (
+                not unsupported_facts(claim_facts, source_facts(by_n[n]))
+                and support(body, by_n[n]) >= needed
+                and lists_what_source_holds(body, by_n[n], needed)
+            )
 
         def said_about_else(n: int) -> bool:
             """The figure is in source n, but its sentence is about something else."""
@@ -316,6 +340,8 @@ def verify_answer(
                 result.misattributed.update(figures)
             elif absent:
                 reason = f"de bron zegt niets over {', '.join(absent)}"
+            elif not any(lists_what_source_holds(body, by_n[n], needed) for n in (valid or list(by_n))):
+                reason = "de opgesomde punten staan niet in de bronnen"
             else:
                 reason = "geen steun voor deze bewering in de bronnen"
             if not dangling:

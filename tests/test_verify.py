@@ -175,3 +175,17 @@ def test_confirming_a_claim_to_check_is_an_answer_not_an_echo() -> None:
         question="Welke periode geldt voor het budget van € 8,5 miljard, voor een periode van 2,5 jaar?",
     )
     assert not echoed.kept and echoed.removed[0].reason == "herhaalt alleen de vraag"
+
+
+def test_an_enumeration_the_source_does_not_hold_is_removed() -> None:
+    """A small model invents the steps of a method around a few true words; the source lists other steps."""
+    src = {1: "De CED-Groep werkt met de aanpak Opbrengstgericht werken in 4D. De stappen zijn: het verzamelen van data "
+              "over de problemen, het duiden van de data, het vaststellen van doelen en plannen, en de implementatie en "
+              "evaluatie van de aanpak."}
+    invented = verify_answer("De 4D-aanpak van de CED-Groep heeft vier stappen: identificatie van problemen, planen van "
+                             "reactie, implementatie van reactie en evaluatie van reactie [1].", src)
+    assert not invented.kept
+    assert invented.removed[0].reason == "de opgesomde punten staan niet in de bronnen"
+    copied = verify_answer("De 4D-aanpak van de CED-Groep heeft deze stappen: het verzamelen van data, het duiden van "
+                           "de data, het vaststellen van doelen en de evaluatie van de aanpak [1].", src)
+    assert copied.kept, copied.removed
