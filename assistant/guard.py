@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ingest.index import KeywordIndex
 
 from .glossary import source_term
-from .questions import ANSWER_TYPES, question_parts
+from .questions import ANSWER_TYPES, is_claim_check, question_parts
 from .retrieval import Hit
 
 NOT_IN_SOURCES = (
@@ -299,6 +299,45 @@ def counted_noun(question: str) -> str | None:
     if word in _NOT_COUNTED or word.endswith("t") or difflib.get_close_matches(word, _NOT_COUNTED, n=1, cutoff=0.8):
         return None
     return word
+
+
+OWN_AMOUNT = (
+    "De bronnen noemen geen bedrag voor afzonderlijke gemeenten, dus hoeveel uw gemeente krijgt, kan ik niet "
+    "betrouwbaar zeggen. U kunt vragen hoeveel er in totaal naar gemeenten gaat en wanneer de bedragen bekend worden, "
+    "of contact opnemen met de online helpdesk van het Nationaal Programma Onderwijs die in de bronnen wordt genoemd."
+)
+# the asker's own organisation: "wij", "onze gemeente", "een gemeente van 30.000 inwoners"
+_OWN = re.compile(r"\b(wij|we|ons|onze|mijn)\b|\been gemeente (van|met) (ruim |bijna |ongeveer )?[\d.]+ inwoners", re.I)
+# all gemeenten together: "hoeveel krijgen we als gemeenten samen?"
+_ALL_TOGETHER = re.compile(r"\b(gemeenten|in totaal|samen|alle|landelijk)\b", re.I)
+# when the amount becomes known: "horen we hoeveel budget we krijgen" asks a date
+_WHEN_KNOWN = re.compile(r"\b(horen|hoort|bekend|bekendgemaakt)\b", re.I)
+# an amount for each gemeente ("elke gemeente krijgt € 50.000") would answer it
+_PER_GEMEENTE = re.compile(r"\b(per|elke|iedere) gemeente\b", re.I)
+
+
+def asks_own_amount(question: str) -> bool:
+    """ "Hoeveel NPO-geld krijgen wij precies?": an amount for the asker's own gemeente.
+
+    The sources cannot say who "wij" are; a total for all gemeenten does not answer it.
+    Asked when the amount will be known ("in welke maand horen we ..."), it is a date question.
+    """
+    types = requested_types(question)
+    return (
+        bool({"money", "number"} & set(types))
+        and "date" not in types
+        and not counted_noun(question)
+        and not RATE.search(question)
+        and bool(_OWN.search(question))
+        and not _ALL_TOGETHER.search(question)
+        and not _WHEN_KNOWN.search(question)
+        and not is_claim_check(question)  # "Klopt het dat wij pas in september horen hoeveel ...?"
+    )
+
+
+def gives_amount_per_gemeente(text: str) -> bool:
+    """Does a passage give an amount for each gemeente, not only a total?"""
+    return bool(_PER_GEMEENTE.search(text)) and has_requested(text, ["money"])
 
 
 def counts(text: str, noun: str) -> bool:

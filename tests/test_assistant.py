@@ -112,6 +112,15 @@ def test_words_that_frame_a_question_are_no_unknown_subject(assistant: Assistant
         assert not answer.abstained and fact in answer.text, (question, answer.reason, answer.text)
 
 
+def test_an_amount_for_our_own_gemeente_is_refused_without_a_figure(assistant: Assistant) -> None:
+    """The sources give only the total for all gemeenten; quoting it to "hoeveel krijgen wij?" misleads."""
+    own = assistant.ask("Hoeveel NPO-geld krijgen wij precies? We zijn een gemeente van 35.000 inwoners.", mode="extractive")
+    assert own.abstained and own.reason == "own_amount", (own.reason, own.text)
+    assert not re.search(r"\d+ (miljoen|miljard)|€", own.text) and "afzonderlijke gemeenten" in own.text
+    total = assistant.ask("Hoeveel NPO-geld krijgen alle gemeenten samen?", mode="extractive")
+    assert not total.abstained and "300 miljoen" in total.text, (total.reason, total.text)
+
+
 def test_a_misspelt_word_is_read_as_the_sources_spell_it(assistant: Assistant) -> None:
     """ "gemeeten" finds no passage by its terms; read as "gemeenten", the consortium sentence answers."""
     answer = assistant.ask(

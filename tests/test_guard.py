@@ -90,3 +90,16 @@ def test_a_frequency_or_a_percentage_is_answered_only_by_one() -> None:
     assert not guard.has_requested("Het budget is € 8,5 miljard [1].", ["percentage"])
     assert guard.has_requested("meer dan 10,7% doelgroepkinderen", ["percentage"])
     assert guard.requested_types("Op welke data zijn de webinars gepland?") == ["date"]
+
+
+def test_an_amount_for_the_askers_own_gemeente_is_recognised() -> None:
+    """The sources cannot know who "wij" are; asking when it becomes known, or for all gemeenten, is another question."""
+    for own in ("Hoeveel NPO-geld krijgen wij precies?", "Hoeveel krijgt onze gemeente uit het steunpakket?",
+                "Wij zijn een gemeente van 30.000 inwoners. Hoeveel euro krijgen wij?"):
+        assert guard.asks_own_amount(own), own
+    for other in ("Hoeveel geld krijgen gemeenten samen?", "In welke maand horen we hoeveel budget we krijgen?",
+                  "Klopt het dat wij pas in september horen hoeveel we krijgen?", "Hoeveel krijgen we per leerling?",
+                  "Hoeveel gemeenten doen mee met de GKA?", "Wat moeten we doen met het NPO-geld?"):
+        assert not guard.asks_own_amount(other), other
+    assert guard.gives_amount_per_gemeente("Elke gemeente krijgt € 50.000.")
+    assert not guard.gives_amount_per_gemeente("Gemeenten krijgen samen € 300 miljoen.")
