@@ -91,8 +91,10 @@ class Settings(BaseSettings):
     # correct 0.776 at 0.985, 0.780 at 0.975, 0.788 at 0.97, 0.784 at 0.96; test 0.742 -> 0.747 at 0.97)
     min_overrule_evidence: float = 0.97
     # ... except for "may the money go to X?" questions whose X the sources name (the rest are refused
-    # before the model): the model refuses most answerable paraphrases of those, at 0.95-0.98
-    min_spending_overrule_evidence: float = 0.945
+    # before the model): the model refuses most answerable paraphrases of those, at 0.91-0.98. On dev, 22 of
+    # the 23 spending questions that reach the model are answerable (2026-12-05: correct 0.816 at 0.945,
+    # 0.824 at 0.90; test unchanged)
+    min_spending_overrule_evidence: float = 0.90
     # the model refuses when the probability that its reply starts with the refusal marker is at least
     # this (llama.cpp backend; read from the first token's distribution); below it, it must answer.
     # None (env "none"): the model's own greedy choice (refuses when the marker is its likeliest first token).
