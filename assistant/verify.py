@@ -123,12 +123,30 @@ def _prefix_match(word: str, pool: set[str]) -> bool:
     return any(p.startswith(stem) or word.startswith(p[: max(4, len(p) - 3)]) for p in pool if len(p) > 3)
 
 
+# a name of capitalised words, or acronyms among them: "Nationaal Programma Onderwijs", "NP Onderwijs"
+_NAME_RUN = re.compile(
+    r"\b(?:[A-Z]{2,}|[A-Z][a-zà-ÿ]+)(?:[ \t]+(?:(?:en|van|voor)[ \t]+)?(?:[A-Z]{2,}\b|[A-Z][a-zà-ÿ]+)){1,4}"
+)
+
+
+def initialisms(text: str) -> set[str]:
+    """The acronyms of the names a text writes out: "het NP Onderwijs" supports "het NPO"."""
+    out = set()
+    for match in _NAME_RUN.finditer(text):
+        words = [w for w in match.group(0).split() if w not in ("en", "van", "voor")]
+        for start in range(len(words) - 1):  # "De Gelijke Kansen Alliantie" also gives GKA
+            letters = "".join(w if w.isupper() else w[0] for w in words[start:])
+            if len(letters) >= 3:
+                out.add(letters.casefold())
+    return out
+
+
 def support(sentence: str, source_text: str) -> float:
-    """Share of the sentence's content words found in the source text."""
+    """Share of the sentence's content words found in the source text (an acronym also when written out)."""
     words = content_words(sentence)
     if not words:
         return 1.0
-    pool = content_words(source_text)
+    pool = content_words(source_text) | initialisms(source_text)
     return sum(1 for w in words if _prefix_match(w, pool)) / len(words)
 
 
@@ -264,7 +282,7 @@ def verify_answer(
             body = re.sub(r"^([-*•]|\d+[.)])\s+", "", body)
         if len(content_words(body)) == 0:
             continue  # a stray marker or punctuation
-        if len(content_words(body)) < 2 and not facts_in(body):
+        if len(content_words(body)) < 2 and not facts_in(body) and not gives_asked(body, question):
             result.removed.append(RemovedClaim(raw, "te onvolledig om iets te beweren"))
             continue  # "De uitdagingen en [5]."
         adds_a_fact = bool(facts_in(body) - facts_in(question))  # "50 gemeenten" from "Welke 50 gemeenten ...?" adds none

@@ -189,3 +189,17 @@ def test_an_enumeration_the_source_does_not_hold_is_removed() -> None:
     copied = verify_answer("De 4D-aanpak van de CED-Groep heeft deze stappen: het verzamelen van data, het duiden van "
                            "de data, het vaststellen van doelen en de evaluatie van de aanpak [1].", src)
     assert copied.kept, copied.removed
+
+
+def test_an_acronym_is_supported_by_the_name_written_out() -> None:
+    """The letter writes "NP Onderwijs" and "Nationaal Programma Onderwijs"; the answer may say "het NPO"."""
+    src = {1: "Het budget van het Nationaal Programma Onderwijs is € 8,5 miljard, voor een periode van 2,5 jaar."}
+    assert verify_answer("Het hele NPO is € 8,5 miljard [1].", src, question="Hoe groot is het NPO?").kept
+    assert not verify_answer("Het hele GKA-budget is € 8,5 miljard [1].", src, question="Hoe groot is het GKA-budget?").kept
+
+
+def test_a_short_answer_that_gives_the_asked_month_is_kept() -> None:
+    src = {1: "In juli wordt de hoogte van het budget voor gemeenten bekendgemaakt."}
+    result = verify_answer("In juli [1].", src, question="In welke maand wordt het budget bekend?")
+    assert result.text == "In juli [1]."
+    assert not verify_answer("De uitdagingen [1].", src, question="In welke maand wordt het budget bekend?").kept
