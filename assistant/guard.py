@@ -449,7 +449,10 @@ _FUNCTION_WORDS = {
 }
 # verb forms: a participle ("gekregen", "aangekondigd", "toegestaan", "toegestane"), an -eren verb
 # ("coördineren"), a short separable verb ("uitgeven", "meehelpen"); an adjective ("volledige", "openbare")
-_PARTICIPLE = re.compile(r"^(?:aan|af|bij|door|in|mee|na|om|op|over|toe|uit|vast|voor|weg|terug|achter)?ge\w{3,}(?:d|t|n)e?$")
+_PARTICIPLE = re.compile(
+    r"^(?:aan|af|bij|door|in|mee|na|om|op|over|toe|uit|vast|voor|weg|terug|achter)?ge\w{3,}(?:d|t|n)e?$"
+    r"|^(?:be|ver|ont|her)\w{3,}(?:d|t|en)$"  # no "ge-" after these: "besloten", "verdeeld", "ontvangen"
+)
 _VERB_FORM = re.compile(
     r"^\w{3,}(?:eren|eert|eerde|eerden)$"
     r"|^(?=\w{8,11}$)(?:aan|af|bij|door|mee|na|om|op|toe|uit|terug|weg|achter|vast)\w{3,}en$"

@@ -542,7 +542,8 @@ def test_passages_are_not_quoted_for_a_thing_no_source_names(assistant: Assistan
                    "welke vaardigeheden moet het extra geld stimuleren",  # misspelt "vaardigheden"
                    "Mogen we het geld dat we hebben gekregen combineren met het NPO-budget?",
                    "Mag het NPO-budget gebruikt worden om de samenwerking te coördineren?",
-                   "Wat is dan het advies om gedoe met de regels te voorkomen?"):  # a verb after "te"
+                   "Wat is dan het advies om gedoe met de regels te voorkomen?",  # a verb after "te"
+                   "Tegen wanneer moeten wij besloten hebben welke interventies we aanbieden?"):  # no "ge-" after "be-"
         assert guard.unnamed_things(framed, snapshot.keywords, snapshot.content_terms) == [], framed
     # a thing no source names is still one in the same sentence
     assert guard.unnamed_things(
