@@ -407,8 +407,8 @@ class Assistant:
         # "tot ongeveer 40.000 inwoners") or per the unit asked ("per leerling") is still quoted.
         # The user's own words must ask it: "en wanneer kunnen we aan de slag?" after a "hoeveel" question asks a date.
         if reason == "requested_fact_missing" and _FIGURES & set(guard.requested_types(question)) and not (
-            guard.counted_noun(question) or guard.RATE.search(question)
-        ):
+            guard.counted_noun(question) or guard.RATE.search(question) or guard.asks_price(question)
+        ):  # a price ("Moeten we daarvoor betalen?") is answered by the passage that says "kosteloos"
             strong = False
         # quoted instead of the answer, the passages must still be about the organisation asked about:
         # "Welke rol speelt de GGD bij de schoolscan?" is not answered by passages that never name the GGD

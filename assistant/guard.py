@@ -226,7 +226,9 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         # "wat kost het?" asks an amount; "of de kosten van X onder de bestedingsdoelen vallen" does not
         re.compile(
             r"\b(hoeveel|hoe groot|hoe hoog|welk bedrag|wat (kost|kosten)|wat zijn de kosten|hoe duur|how much|how many|"
-            r"per leerling)\b",
+            r"per leerling)\b"
+            # "Moeten we betalen voor de begeleiding?" asks the price: "kosteloos" answers it, a description does not
+            r"|\bmoeten\s+(we|wij|gemeenten)\b.{0,40}\bbetalen\b|\bwat\s+moeten\b.{0,40}\bbetalen\b",
             re.I,
         ),
         re.compile(
@@ -316,6 +318,11 @@ _WHEN_KNOWN = re.compile(r"\b(horen|hoort|bekend|bekendgemaakt)\b", re.I)
 _PER_GEMEENTE = re.compile(r"\b(per|elke|iedere) gemeente\b", re.I)
 
 
+def asks_price(question: str) -> bool:
+    """ "Wat kost het?", "Moeten we daarvoor betalen?": the price of something, not an amount received."""
+    return bool(ANSWER_TYPES["cost"][0].search(question))
+
+
 def asks_own_amount(question: str) -> bool:
     """ "Hoeveel NPO-geld krijgen wij precies?": an amount for the asker's own gemeente.
 
@@ -332,6 +339,7 @@ def asks_own_amount(question: str) -> bool:
         and not _ALL_TOGETHER.search(question)
         and not _WHEN_KNOWN.search(question)
         and not is_claim_check(question)  # "Klopt het dat wij pas in september horen hoeveel ...?"
+        and not asks_price(question)  # "Wat moeten we betalen voor de begeleiding?"
     )
 
 

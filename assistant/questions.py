@@ -21,6 +21,11 @@ ANSWER_TYPES = {
         re.compile(r"\b(hoeveel|hoe groot|hoe hoog|welk bedrag|bedrag|budget|percentage|aantal|how much|how many|amount)\b", re.I),
         re.compile(r"\d"),
     ),
+    # the price of something: "en moeten we daar zelf voor betalen?" is answered by "kosteloos"
+    "cost": (
+        re.compile(r"\bwat (kost|kosten)\b|\bmoeten\s+(we|wij|gemeenten)\b.{0,40}\bbetalen\b|\bwat\s+moeten\b.{0,40}\bbetalen\b", re.I),
+        re.compile(r"\b(kosteloos|gratis|kosten|euro)\b|€", re.I),
+    ),
     # an amount of money: "Hoeveel hebben de gemeenten samen gekregen?", "Hoe groot is het NPO in euro's?"
     "money": (
         re.compile(

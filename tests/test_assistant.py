@@ -121,6 +121,16 @@ def test_an_amount_for_our_own_gemeente_is_refused_without_a_figure(assistant: A
     assert not total.abstained and "300 miljoen" in total.text, (total.reason, total.text)
 
 
+def test_whether_we_must_pay_is_answered_by_the_price(assistant: Assistant) -> None:
+    """The sources say the expert team helps "kosteloos"; that sentence must be in the answer."""
+    history = [
+        {"role": "user", "content": "Welke ondersteuning krijgen kleinere gemeenten van het consortium?"},
+        {"role": "assistant", "content": "Een team van experts begeleidt kleinere gemeenten [1]."},
+    ]
+    answer = assistant.ask("en moeten we daar zelf voor betalen?", history=history, mode="extractive")
+    assert not answer.abstained and "kosteloos" in answer.text, (answer.reason, answer.text)
+
+
 def test_a_misspelt_word_is_read_as_the_sources_spell_it(assistant: Assistant) -> None:
     """ "gemeeten" finds no passage by its terms; read as "gemeenten", the consortium sentence answers."""
     answer = assistant.ask(

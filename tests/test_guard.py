@@ -103,3 +103,14 @@ def test_an_amount_for_the_askers_own_gemeente_is_recognised() -> None:
         assert not guard.asks_own_amount(other), other
     assert guard.gives_amount_per_gemeente("Elke gemeente krijgt € 50.000.")
     assert not guard.gives_amount_per_gemeente("Gemeenten krijgen samen € 300 miljoen.")
+
+
+def test_a_question_whether_we_must_pay_asks_a_price() -> None:
+    """ "kosteloos" answers "Moeten we daarvoor betalen?"; a description of the offer does not."""
+    assert guard.requested_types("En moeten we daar zelf voor betalen?") == ["number"]
+    assert guard.asks_price("Wat moeten we eigenlijk betalen voor de begeleiding?")
+    assert not guard.asks_own_amount("Wat moeten we eigenlijk betalen voor de begeleiding?")  # a price, not an amount received
+    assert guard.has_requested("Een team van experts ondersteunt gemeenten kosteloos [1].", ["number"])
+    assert not guard.has_requested("Een team van experts ondersteunt gemeenten op maat [1].", ["number"])
+    # who pays is not what it costs
+    assert guard.requested_types("Mogen scholen dat zelf doen, of moet de gemeente dat betalen?") == []
