@@ -27,7 +27,7 @@ from .prompts import NOT_FOUND_MARKER, answer_messages, rewrite_messages, transl
 from .questions import is_claim_check, question_parts
 from .retrieval import HybridRetriever, IndexReader, with_written_out
 from .types import Answer, Citation, Mode, Source, StreamEvent
-from .verify import acronyms, cited_numbers, content_words, mentions, split_answer, support, verify_answer
+from .verify import ECHO, acronyms, cited_numbers, content_words, mentions, split_answer, support, verify_answer
 
 _REFUSAL = re.compile(
     r"NIET[_ ]IN[_ ]BRONNEN|staat niet in de bronnen|niet in de bronnen|kan ik niet (vinden|beantwoorden)|"
@@ -397,6 +397,8 @@ class Assistant:
                 needed_score = self.settings.min_spending_overrule_evidence
         elif not verified.kept:
             reason, needed_score = "verification_removed_all", self.settings.min_answer_evidence
+            if verified.removed and all(r.reason == ECHO for r in verified.removed):
+                reason = "model_echoed_question"  # "Ja, <de vraag> [1].": nothing false, nothing answered
         else:
             reason, needed_score = "requested_fact_missing", self.settings.min_answer_evidence
         strong = bool(ranked) and ranked[0].score >= needed_score

@@ -31,6 +31,7 @@ FALLBACK_NOTICES = {
     "verification_removed_all": "Het antwoord van het taalmodel werd niet door de bronnen gedekt en is weggelaten."
     + _CHECK,
     "requested_fact_missing": "Het antwoord van het taalmodel noemde niet het gegeven waar u om vroeg." + _CHECK,
+    "model_echoed_question": "Het taalmodel herhaalde alleen uw vraag, zonder antwoord uit de bronnen." + _CHECK,
 }
 
 

@@ -40,6 +40,9 @@ _STOP = set(
 )
 
 
+ECHO = "herhaalt alleen de vraag"  # the reason for a sentence that restates the question ("Ja, <de vraag> [1].")
+
+
 def normalise_number(token: str) -> str:
     """'8,5' and '8.5' -> '8.5'; '40.000' -> '40000'; keeps digits comparable across styles."""
     t = token.strip()
@@ -288,7 +291,7 @@ def verify_answer(
         adds_a_fact = bool(facts_in(body) - facts_in(question))  # "50 gemeenten" from "Welke 50 gemeenten ...?" adds none
         echo = support(body, question) >= 0.8 and not gives_asked(body, question) and not is_claim_check(question)
         if question and not adds_a_fact and echo:
-            result.removed.append(RemovedClaim(raw, "herhaalt alleen de vraag"))
+            result.removed.append(RemovedClaim(raw, ECHO))
             continue  # "De CED-Groep noemt de bestedingsdoelen [1]." to "Welke bestedingsdoelen noemt de CED-Groep?"
         words = content_words(body)
         if any(len(words & earlier) >= 0.9 * len(words) for earlier in said):

@@ -411,7 +411,9 @@ def test_real_llm_on_topic_questions_the_sources_do_not_answer_are_refused(assis
     """The model says it is not in the sources; the nearest passages about NPO money do not overrule it."""
     answer = assistant.ask("Moeten gemeenten een accountantsverklaring aanleveren voor de NPO-middelen?")
     # the model says so, or what it says instead does not survive verification
-    assert answer.abstained and answer.reason.startswith(("model_not_found", "verification_removed_all")), (
+    assert answer.abstained and answer.reason.startswith(
+        ("model_not_found", "verification_removed_all", "model_echoed_question")
+    ), (
         answer.reason, answer.text
     )
     assert not answer.citations and "[1]" not in answer.text
@@ -569,6 +571,18 @@ def test_passages_quoted_instead_of_an_answer_must_name_the_organisation_asked_a
     swapped = assistant.ask("Welke taken heeft de GGD voor bovenschoolse activiteiten?")
     assert swapped.abstained and swapped.reason == "verification_removed_all:GGD", (swapped.reason, swapped.text)
     assert [r.reason for r in swapped.removed] == ["de bron zegt niets over GGD"]
+
+
+def test_a_model_that_only_restates_the_question_gets_its_own_notice(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prompt plumbing with a fake model: "Ja, <de vraag> [1]." is no answer, but nothing in it is untrue either."""
+    question = "Mogen we NPO-geld inzetten voor langdurige thuiszitters die niet op een school staan ingeschreven?"
+    _model_replies(monkeypatch, "Ja, we mogen NPO-geld inzetten voor langdurige thuiszitters die niet op een school staan ingeschreven [1].")
+    answer = assistant.ask(question)
+    assert answer.fallback and answer.reason == "model_echoed_question", (answer.reason, answer.text)
+    assert "herhaalde alleen uw vraag" in answer.notice and "niet door de bronnen gedekt" not in answer.notice
+    assert "ingeschreven" in answer.text and answer.citations
 
 
 @pytest.mark.slow
