@@ -331,7 +331,7 @@ class Assistant:
             # asked for a phone number, amount or date that no retrieved passage gives
             yield finish(text=guard.NOT_IN_SOURCES, abstained=True, reason="requested_fact_missing")
             return
-        if guard.asks_own_amount(standalone) and not any(guard.gives_amount_per_gemeente(s.text) for s in ranked[:10]):
+        if guard.asks_own_amount(standalone, own_words=question) and not any(guard.gives_amount_per_gemeente(s.text) for s in ranked[:10]):
             # "Hoeveel krijgen wij precies?": the passages' amounts are totals for all gemeenten
             yield finish(text=guard.OWN_AMOUNT, abstained=True, reason="own_amount")
             return

@@ -324,21 +324,25 @@ def asks_price(question: str) -> bool:
     return bool(ANSWER_TYPES["cost"][0].search(question))
 
 
-def asks_own_amount(question: str) -> bool:
+def asks_own_amount(question: str, own_words: str | None = None) -> bool:
     """ "Hoeveel NPO-geld krijgen wij precies?": an amount for the asker's own gemeente.
 
     The sources cannot say who "wij" are; a total for all gemeenten does not answer it.
     Asked when the amount will be known ("in welke maand horen we ..."), it is a date question.
+    ``own_words`` is the user's last turn when ``question`` was made standalone from the
+    conversation: "en wat betekent dat voor een gemeente met 30.000 inwoners?" asks about
+    one gemeente, although the question before it asked about all gemeenten.
     """
     types = requested_types(question)
+    own = own_words or question
     return (
         bool({"money", "number"} & set(types))
         and "date" not in types
         and not counted_noun(question)
         and not RATE.search(question)
-        and bool(_OWN.search(question))
-        and not _ALL_TOGETHER.search(question)
-        and not _WHEN_KNOWN.search(question)
+        and bool(_OWN.search(own))
+        and not _ALL_TOGETHER.search(own)
+        and not _WHEN_KNOWN.search(own)
         and not is_claim_check(question)  # "Klopt het dat wij pas in september horen hoeveel ...?"
         and not asks_price(question)  # "Wat moeten we betalen voor de begeleiding?"
     )

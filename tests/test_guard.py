@@ -101,6 +101,11 @@ def test_an_amount_for_the_askers_own_gemeente_is_recognised() -> None:
                   "Klopt het dat wij pas in september horen hoeveel we krijgen?", "Hoeveel krijgen we per leerling?",
                   "Hoeveel gemeenten doen mee met de GKA?", "Wat moeten we doen met het NPO-geld?"):
         assert not guard.asks_own_amount(other), other
+    # a follow-up made standalone by joining it to the question before: the user's own words decide
+    joined = "Hoeveel geld gaat er via het NPO naar gemeenten? en wat betekent dat voor een gemeente met 30.000 inwoners?"
+    assert not guard.asks_own_amount(joined)
+    assert guard.asks_own_amount(joined, own_words="en wat betekent dat voor een gemeente met 30.000 inwoners?")
+    assert not guard.asks_own_amount(joined, own_words="en hoeveel is dat voor alle gemeenten samen?")
     assert guard.gives_amount_per_gemeente("Elke gemeente krijgt € 50.000.")
     assert not guard.gives_amount_per_gemeente("Gemeenten krijgen samen € 300 miljoen.")
 
