@@ -178,7 +178,9 @@ def missing_specific_terms(question: str, keywords: KeywordIndex, vocabulary: se
         terms = keywords.query_terms(word)
         if not terms or any(t in vocab for t in terms):
             continue
-        if not is_number and any(v.startswith(t[:4]) for t in terms for v in vocab if len(t) >= 4):
+        # a corpus term starts with it ("Rijk" ~ "rijksoverheid"); the first letters of a long name alone do
+        # not count ("Staatscourant" is no "staat")
+        if not is_number and any(v.startswith(t[: max(4, len(t) - 2)]) for t in terms for v in vocab if len(t) >= 4):
             continue
         if _misspelt_corpus_word(word, vocab):  # "Gelijke Kansen Aliantie"
             continue
