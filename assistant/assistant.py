@@ -34,6 +34,7 @@ _REFUSAL = re.compile(
     r"geen informatie|not in the sources|I (don't|do not|cannot) (know|find)",
     re.IGNORECASE,
 )
+_FREE = re.compile(r"\b(kosteloos|gratis|kosteloze)\b", re.IGNORECASE)
 _FIGURES = {"number", "money"}  # requested kinds of fact that are amounts or counts
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -409,8 +410,8 @@ class Assistant:
         # "tot ongeveer 40.000 inwoners") or per the unit asked ("per leerling") is still quoted.
         # The user's own words must ask it: "en wanneer kunnen we aan de slag?" after a "hoeveel" question asks a date.
         if reason == "requested_fact_missing" and _FIGURES & set(guard.requested_types(question)) and not (
-            guard.counted_noun(question) or guard.RATE.search(question) or guard.asks_price(question)
-        ):  # a price ("Moeten we daarvoor betalen?") is answered by the passage that says "kosteloos"
+            guard.counted_noun(question) or guard.RATE.search(question) or self._free_of_charge(question, typed)
+        ):
             strong = False
         # quoted instead of the answer, the passages must still be about the organisation asked about:
         # "Welke rol speelt de GGD bij de schoolscan?" is not answered by passages that never name the GGD
@@ -448,6 +449,14 @@ class Assistant:
         if is_claim_check(question) and threshold is not None and self.settings.claim_refusal_threshold is not None:
             threshold = max(threshold, self.settings.claim_refusal_threshold)
         return {"refusal": {"marker": NOT_FOUND_MARKER, "threshold": threshold}}
+
+    @staticmethod
+    def _free_of_charge(question: str, typed: list[Sentence]) -> bool:
+        """A price question ("Moeten we daarvoor betalen?") that a passage answers with "kosteloos".
+
+        Its other figures (the € 8,5 miljard) are no price of what was asked.
+        """
+        return guard.asks_price(question) and any(_FREE.search(s.text) for s in typed[:2])
 
     @staticmethod
     def _not_named(things: list[str]) -> str:

@@ -624,8 +624,8 @@ def requested_types(question: str) -> list[str]:
     return types
 
 
-# a citation marker "[2]", a phone number, postcode, year or e-mail address is no quantity
-_NOT_A_QUANTITY = re.compile(r"\[\d+\]|(\+31|\b0\d)[\d -]{7,}\d|\bPostbus \d+|\b\d{4} ?[A-Z]{2}\b|\b(19|20)\d\d([-/](19|20)\d\d)?\b|[\w.+-]+@[\w-]+\.[\w.]+")
+# a citation marker "[2]", a name such as "4D", a phone number, postcode, year or e-mail address is no quantity
+_NOT_A_QUANTITY = re.compile(r"\[\d+\]|\b\d[A-Z]\b|(\+31|\b0\d)[\d -]{7,}\d|\bPostbus \d+|\b\d{4} ?[A-Z]{2}\b|\b(19|20)\d\d([-/](19|20)\d\d)?\b|[\w.+-]+@[\w-]+\.[\w.]+")
 
 
 def has_requested(text: str, types: list[str]) -> bool:

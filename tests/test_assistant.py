@@ -590,6 +590,19 @@ def test_a_model_that_only_restates_the_question_gets_its_own_notice(
     assert "ingeschreven" in answer.text and answer.citations
 
 
+def test_a_price_is_quoted_only_when_a_passage_says_free_of_charge(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prompt plumbing with a fake model that answers without a price: "kosteloos" answers a price question;
+    the € 8,5 miljard in nearby passages does not."""
+    _model_replies(monkeypatch, "Een team van experts begeleidt kleinere gemeenten bij hun plannen [1].")
+    free = assistant.ask("Moeten we betalen voor de begeleiding door het expertteam voor kleine gemeenten?")
+    assert not free.abstained and "kosteloos" in free.text, (free.reason, free.text)
+    _model_replies(monkeypatch, "Wij werken met de beproefde, cyclische aanpak Opbrengstgericht werken in 4D [1].")
+    priced = assistant.ask("Wat biedt de CED-Groep gemeenten aan voor het NPO? Wat kost dat ongeveer?")
+    assert priced.abstained and not re.search(r"€|miljoen|miljard", priced.text), (priced.reason, priced.text)
+
+
 @pytest.mark.slow
 def test_real_llm_searches_an_english_question_in_dutch(assistant: Assistant) -> None:
     """The sources are Dutch: "registered at a school" must find "staan ingeschreven op een school"."""

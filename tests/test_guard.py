@@ -117,5 +117,6 @@ def test_a_question_whether_we_must_pay_asks_a_price() -> None:
     assert not guard.asks_own_amount("Wat moeten we eigenlijk betalen voor de begeleiding?")  # a price, not an amount received
     assert guard.has_requested("Een team van experts ondersteunt gemeenten kosteloos [1].", ["number"])
     assert not guard.has_requested("Een team van experts ondersteunt gemeenten op maat [1].", ["number"])
+    assert not guard.has_requested("De CED-Groep werkt met Opbrengstgericht werken in 4D [1].", ["number"])  # a name
     # who pays is not what it costs
     assert guard.requested_types("Mogen scholen dat zelf doen, of moet de gemeente dat betalen?") == []
