@@ -231,7 +231,7 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"\b(hoeveel|hoe groot|hoe hoog|welk bedrag|wat (kost|kosten)|wat zijn de kosten|hoe duur|how much|how many|"
             r"per leerling)\b"
             # "Moeten we betalen voor de begeleiding?" asks the price: "kosteloos" answers it, a description does not
-            r"|\bmoeten\s+(we|wij|gemeenten)\b.{0,40}\bbetalen\b|\bwat\s+moeten\b.{0,40}\bbetalen\b",
+            + "|" + ANSWER_TYPES["cost"][0].pattern,
             re.I,
         ),
         re.compile(
