@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     mmr_lambda: float = 0.9  # dev hit@5: 0.86 at 0.8, 0.94 at 0.9, 0.93 at 0.95, 0.92 at 1.0 (no diversity)
+    # the first stage's (dense + BM25 fused) best N passages are never reranked out of the top k
+    keep_first_stage_top: int = 2
     rerank_sentence_weight: float = 0.5
     rerank_overlap_weight: float = 0.1
     # a passage holding what the question asks for (an e-mail address, a month) ranks higher

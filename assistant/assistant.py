@@ -104,7 +104,7 @@ class Assistant:
         ranks passages about the first half; the second half's passage replaces the
         weakest hit that no part needs.
         """
-        hits = self.retriever.search(guard.purpose_query(query))
+        hits = self.retriever.search(guard.purpose_query(query), keep_displaced=True)
         parts = question_parts(query)
         if len(parts) < 2 or not hits:
             return hits
@@ -113,8 +113,9 @@ class Assistant:
             best = self.retriever.search(part, 1)
             if best and best[0].record.chunk_id not in {h.record.chunk_id for h in hits + needed}:
                 needed.append(best[0])
-        keep = len(hits) - len(needed)
-        return hits[:keep] + needed if keep > 0 else hits
+        top, displaced = hits[: self.retriever.k], hits[self.retriever.k :]
+        keep = len(top) - len(needed)
+        return (top[:keep] + needed if keep > 0 else top) + displaced
 
     @staticmethod
     def _sources(hits: list[Any]) -> list[Source]:
@@ -492,7 +493,7 @@ class Assistant:
                 context = f"{document.get('title', '')}\n{document.get('text', '')}"
                 if not set(subject) & snapshot.keywords.document_terms(context):
                     continue
-            elif subject and needed in (["date"], ["percentage"]):
+            elif subject and needed in (["date"], ["percentage"], ["names"]):
                 # "de deadline voor de verantwoording": a date about something else does not answer,
                 # nor does the share of doelgroepkinderen answer "hoeveel procent mag naar overhead?"
                 context = f"{snapshot.section_at(sent.source, sent.start)}\n{sent.text}"

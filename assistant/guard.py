@@ -271,13 +271,27 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\b(hoeveel procent|welk percentage|wat is het percentage|what percentage)\b", re.I),
         re.compile(r"\d\s?%|\b(procent|percent)\b", re.I),
     ),
+    # "Welke gemeenten zitten al in de GKA?" asks for members by name: only a list of names answers it,
+    # not who may join ("kleinere gemeenten, tot ongeveer 40.000 inwoners")
+    "names": (
+        re.compile(
+            r"\bwelke\s+(?:\d+\s+)?(?:gemeenten|gemeentes|scholen)\s+(?:zitten|doen|nemen|zijn|horen)\b"
+            r"(?=.*\b(?:al|nu|mee|deel|lid|aangesloten|bij|in)\b)",
+            re.I,
+        ),
+        re.compile(r"\b[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?(?:,\s+[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)+,?\s+en\s+[A-Z]"),
+    ),
     # an amount of money: "40.000 inwoners" or "van 50 naar 100 gemeenten" does not answer it
     "money": (ANSWER_TYPES["money"][0], re.compile(r"€|\beuro\b|\b(miljoen|miljard|kosteloos|gratis|free)\b", re.I)),
 }
 
 
 # "Hoeveel euro per leerling?": a rate, which a total does not answer
-RATE = re.compile(r"\bper\s+(leerling|kind|school|gemeente|inwoner|jaar|maand|pupil|student|child|municipality)", re.I)
+RATE = re.compile(
+    r"\bper\s+(leerling|kind|school|gemeente|inwoner|jaar|maand|week|dagdeel|dag|uur|traject|sessie|pupil|student|child|"
+    r"municipality|hour)",
+    re.I,
+)
 
 # "Hoeveel leerlingen ...?" counts leerlingen: a figure answers it only when leerlingen follow it
 _COUNTED = re.compile(r"\bhoeveel\s+([a-zà-ÿ]{4,})", re.I)  # Dutch only: the sources are Dutch
@@ -430,7 +444,8 @@ def _in_corpus(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:
         return True
     if _misspelt_corpus_word(word, vocabulary):
         return True
-    return any(difflib.get_close_matches(t, vocabulary, n=1, cutoff=0.8) for t in terms)
+    # a misspelling keeps its first letter: "sanctie" is no "actie"
+    return any(m[0] == t[0] for t in terms for m in difflib.get_close_matches(t, vocabulary, n=3, cutoff=0.8))
 
 
 def unknown_subjects(question: str, keywords: KeywordIndex, vocabulary: set[str]) -> list[str]:
@@ -617,7 +632,8 @@ def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str])
 
 
 def requested_types(question: str) -> list[str]:
-    """The kinds of fact the question asks for ("phone", "email", "number", "date", "frequency", "percentage", "money")."""
+    """The kinds of fact the question asks for ("phone", "email", "number", "date", "frequency", "percentage", "names",
+    "money")."""
     types = [name for name, (ask, _) in REQUESTED_TYPES.items() if ask.search(question)]
     if {"money", "percentage"} & set(types):  # the number asked for is an amount or a share
         types = [t for t in types if t != "number"]

@@ -23,7 +23,12 @@ ANSWER_TYPES = {
     ),
     # the price of something: "en moeten we daar zelf voor betalen?" is answered by "kosteloos"
     "cost": (
-        re.compile(r"\bwat (kost|kosten)\b|\bmoeten\s+(we|wij|gemeenten)\b.{0,40}\bbetalen\b|\bwat\s+moeten\b.{0,40}\bbetalen\b", re.I),
+        # "Wat rekent de CED-Groep per uur?", "Hebben ze een tarief per traject?"
+        re.compile(
+            r"\bwat (kost|kosten|rekent|rekenen)\b|\bmoeten\s+(we|wij|gemeenten)\b.{0,40}\bbetalen\b|"
+            r"\bwat\s+moeten\b.{0,40}\bbetalen\b|\b(tarief|tarieven|prijs|prijzen)\b",
+            re.I,
+        ),
         re.compile(r"\b(kosteloos|gratis|kosten|euro)\b|€", re.I),
     ),
     # an amount of money: "Hoeveel hebben de gemeenten samen gekregen?", "Hoe groot is het NPO in euro's?"

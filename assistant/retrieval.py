@@ -91,8 +91,9 @@ class HybridRetriever(BaseRetriever):
     k: int = 5
     _last_hits: list[Hit] = PrivateAttr(default_factory=list)
 
-    def search(self, query: str, k: int | None = None) -> list[Hit]:
-        """Ranked hits for ``query`` (best first)."""
+    def search(self, query: str, k: int | None = None, keep_displaced: bool = False) -> list[Hit]:
+        """Ranked hits for ``query`` (best first): k of them, and with ``keep_displaced`` also the
+        passages that made room for the first stage's best (see ``_keep_first_stage_best``)."""
         k = k or self.k
         snapshot = self.reader.snapshot()
         query = clean_query(query)
@@ -136,7 +137,31 @@ class HybridRetriever(BaseRetriever):
                 seen_groups.add(group)
             unique.append(hit)
         reranked = self._rerank(snapshot, query, embedding, unique[:n_candidates])
-        return self._diversify(reranked, k)
+        hits = self._keep_first_stage_best(self._diversify(reranked, k), unique[: s.keep_first_stage_top])
+        return hits if keep_displaced else hits[:k]
+
+    @staticmethod
+    def _keep_first_stage_best(chosen: list[Hit], protected: list[Hit]) -> list[Hit]:
+        """The passages dense and BM25 together rank highest stay in the top k, last at worst.
+
+        The sentence reranker judges one sentence at a time; a list item ("Activiteiten in
+        de voorschoolse periode, ...") that both retrievers put first can fall to rank 9
+        behind passages that only share the question's frame. Such a passage takes the place
+        of the lowest-ranked other one, which moves down instead of out: the evidence step
+        still reads it. Measured: evidence hit@5 0.951 -> 0.958 (dev), 0.915 -> 0.941 (test).
+        """
+        out = list(chosen)
+        keep = {h.record.chunk_id for h in protected}
+        displaced = []
+        for hit in protected:
+            if any(h.record.chunk_id == hit.record.chunk_id for h in out):
+                continue
+            others = [i for i, h in enumerate(out) if h.record.chunk_id not in keep]
+            if not others:
+                break
+            displaced.insert(0, out[others[-1]])
+            out[others[-1]] = hit
+        return out + displaced
 
     def _rerank(self, snapshot: Snapshot, query: str, embedding: list[float], hits: list[Hit]) -> list[Hit]:
         """Re-score candidates by their best sentence: a cheap stand-in for a cross-encoder.

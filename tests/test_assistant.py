@@ -15,8 +15,9 @@ from assistant import Assistant, get_assistant
 from assistant import guard
 from assistant.glossary import with_source_terms
 from assistant.guard import is_english
-from assistant.retrieval import HybridRetriever
+from assistant.retrieval import HybridRetriever, Hit
 from conftest import ROOT, free_port
+from ingest.index import ChunkRecord
 from settings import Settings
 
 LETTER = "001_33e60ce491454f17.txt"
@@ -136,6 +137,14 @@ def test_whether_we_must_pay_is_answered_by_the_price(assistant: Assistant) -> N
     assert not answer.abstained and "kosteloos" in answer.text, (answer.reason, answer.text)
 
 
+def test_a_tariff_no_source_gives_is_refused(assistant: Assistant) -> None:
+    """The CED-Groep's page describes its advice, never what it charges per hour or per dagdeel."""
+    for question in ("Wat rekent de CED-Groep per dagdeel voor advies aan gemeenten?",
+                     "Hebben ze bij de CED-Groep een tarief per traject voor gemeenten?"):
+        answer = assistant.ask(question, mode="extractive")
+        assert answer.abstained and "€" not in answer.text, (question, answer.reason, answer.text)
+
+
 def test_a_misspelt_word_is_read_as_the_sources_spell_it(assistant: Assistant) -> None:
     """ "gemeeten" finds no passage by its terms; read as "gemeenten", the consortium sentence answers."""
     answer = assistant.ask(
@@ -150,6 +159,15 @@ def test_a_misspelt_word_is_read_as_the_sources_spell_it(assistant: Assistant) -
     for word in ("morgen", "anderen", "bedoelt", "binnenkomt", "cofinanciering", "concrete", "regiocoördinator"):
         question = f"Wat is er {word} met het NPO?"
         assert guard.corrected_spelling(question, snapshot.keywords, snapshot.content_terms) == question, word
+
+
+def test_a_word_that_only_ends_like_a_corpus_word_is_unknown(assistant: Assistant) -> None:
+    """ "sancties" is no misspelt "actie": a misspelling keeps its first letter."""
+    snapshot = assistant.reader.snapshot()
+    question = "Welke sancties volgen als een gemeente het NPO-geld niet op tijd besteedt?"
+    assert guard.unnamed_things(question, snapshot.keywords, snapshot.content_terms) == ["sancties"]
+    # a real misspelling is still read as the corpus word
+    assert guard.unnamed_things("Wat doet de gemeente voor het ondewijs?", snapshot.keywords, snapshot.content_terms) == []
 
 
 def test_an_abbreviation_of_a_name_the_sources_write_out_is_known(assistant: Assistant) -> None:
@@ -513,6 +531,33 @@ def test_a_spending_question_finds_the_passage_about_what_the_money_goes_to(assi
     sources = assistant.retrieve(question)
     assert "voorleeshulp thuis" in sources[0].text, [s.text[:60] for s in sources]
     assert guard.purpose_query("Wat is OOGO?") == "Wat is OOGO?"  # not a spending question
+
+
+def test_members_no_source_lists_by_name_are_refused(assistant: Assistant) -> None:
+    """The sources say how the GKA selects new gemeenten, never which gemeenten take part."""
+    answer = assistant.ask("Welke gemeenten zitten nu al in de Gelijke Kansen Alliantie?", mode="extractive")
+    assert answer.abstained and answer.reason == "requested_fact_missing", (answer.reason, answer.text)
+    # an enumeration of members by name the sources do hold is still given
+    consortium = assistant.ask("Welke organisaties zitten in het consortium voor kleinere gemeenten?", mode="extractive")
+    assert not consortium.abstained and "Oberon" in consortium.text, consortium.text
+
+
+def test_the_passage_both_retrievers_rank_first_is_among_the_sources(assistant: Assistant) -> None:
+    """The sentence reranker alone put the CED list with "Activiteiten in de voorschoolse periode"
+    below passages that only share the question's frame, though dense and BM25 both rank it first."""
+    sources = assistant.retrieve("Kunnen we het budget ook gebruiken voor peuters in de voorschoolse fase?")
+    assert any("Activiteiten in de voorschoolse periode" in s.text for s in sources), [s.text[:60] for s in sources]
+
+
+def test_kept_first_stage_passages_go_before_the_lowest_ranked_others() -> None:
+    def hit(cid: str) -> Hit:
+        record = ChunkRecord(cid, "x.txt", "", "brief", None, "", 0, 1, 0, 0, 1, cid, cid)
+        return Hit(record, 0.0, 0.0, 0.0)
+
+    a, b, c, d, e, f = (hit(x) for x in "abcdef")
+    kept = HybridRetriever._keep_first_stage_best([a, b, c, d, e], [f, e])
+    assert [h.record.chunk_id for h in kept] == ["a", "b", "c", "f", "e", "d"]  # d moves down, not out
+    assert HybridRetriever._keep_first_stage_best([a, b], [a]) == [a, b]
 
 
 def test_money_for_something_no_source_names_is_refused_before_the_model(assistant: Assistant) -> None:

@@ -79,6 +79,17 @@ def test_requested_types_and_whether_a_text_holds_them() -> None:
     assert guard.has_requested("Gemeenten krijgen circa € 300 miljoen [2].", ["number"])
 
 
+def test_members_asked_for_by_name_are_answered_only_by_names() -> None:
+    """ "Welke gemeenten zitten al in de GKA?" asks for names; who may join does not answer it."""
+    for members in ("Welke gemeenten zitten nu al in de Gelijke Kansen Alliantie?",
+                    "welke gemeenten doen er al mee met de gka", "Welke scholen zijn aangesloten bij de alliantie?"):
+        assert guard.requested_types(members) == ["names"], members
+    for other in ("Welke gemeenten komen in aanmerking voor begeleiding?", "Welke organisaties zitten in het consortium?"):
+        assert "names" not in guard.requested_types(other), other
+    assert guard.has_requested("De gemeenten Utrecht, Zwolle en Almere doen mee.", ["names"])
+    assert not guard.has_requested("Kleinere gemeenten, tot ongeveer 40.000 inwoners, komen in aanmerking.", ["names"])
+
+
 def test_a_frequency_or_a_percentage_is_answered_only_by_one() -> None:
     """ "Hoe vaak …?" is not answered by a month, "Hoeveel procent …?" not by the € 8,5 miljard."""
     assert guard.requested_types("Hoe vaak moeten scholen hun schoolscan herhalen?") == ["frequency"]
@@ -120,3 +131,7 @@ def test_a_question_whether_we_must_pay_asks_a_price() -> None:
     assert not guard.has_requested("De CED-Groep werkt met Opbrengstgericht werken in 4D [1].", ["number"])  # a name
     # who pays is not what it costs
     assert guard.requested_types("Mogen scholen dat zelf doen, of moet de gemeente dat betalen?") == []
+    # a tariff is a price per unit, which only an amount per that unit answers
+    for rate in ("Wat rekent de CED-Groep per uur voor advies?", "hebben ze een tarief per traject?"):
+        assert guard.asks_price(rate) and guard.RATE.search(rate), rate
+    assert guard.RATE.search("Hoeveel uur per week mag een medewerker helpen?")
