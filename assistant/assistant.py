@@ -479,6 +479,9 @@ class Assistant:
         amount = bool({"number", "money"} & set(needed))
         rate = guard.RATE.search(question) if amount else None
         counted = guard.counted_noun(question) if amount else None
+        # "Hoeveel gaat er naar het mbo?": the amount must be given to the mbo, not to the whole programme
+        who = guard.recipient(question) if amount and not (counted or rate) else None
+        who_terms = set(snapshot.keywords.query_terms(who)) if who else set()
         best = ranked[0].score if ranked else 0.0
         out = []
         for sent in ranked[:10]:
@@ -488,6 +491,8 @@ class Assistant:
                 continue  # "hoeveel per leerling?" is not answered by a total
             if counted and not guard.counts(sent.text, counted):
                 continue  # "hoeveel leerlingen?" is not answered by "€ 8,5 miljard"
+            if who_terms and not who_terms <= snapshot.keywords.document_terms(sent.text):
+                continue
             if subject and {"phone", "email"} & set(needed):
                 document = snapshot.documents.get(sent.source, {})
                 context = f"{document.get('title', '')}\n{document.get('text', '')}"

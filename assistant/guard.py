@@ -375,6 +375,38 @@ def counts(text: str, noun: str) -> bool:
     return bool(re.search(rf"\d[\d.,]*\s+(?:[\w-]+\s+){{0,2}}{re.escape(stem)}", text, re.I))
 
 
+# who receives the amount asked for: "Hoeveel NPO-geld gaat er naar het mbo?", "Hoeveel krijgt het consortium?",
+# "Hoeveel geld is er gereserveerd voor het speciaal onderwijs?"
+_RECIPIENT = (
+    re.compile(r"^hoeveel\s+(?:[\w-]+\s+)?(?:krijgt|krijgen|ontvangt|ontvangen)\s+(?:de|het|een|die|alle)?\s*([a-zà-ÿ][\w-]*)", re.I),
+    re.compile(
+        r"\bhoeveel\b[^?]*?\b(?:(?:gaat|gaan|ging|gingen)\s+(?:er\s+)?naar|voor)\s+(?:de|het|een|die|alle)?\s*([a-zà-ÿ][\w-]*)",
+        re.I,
+    ),
+)
+# no recipient: the asker ("wij", "onze gemeente": ``asks_own_amount``), the programme itself ("voor het Nationaal
+# Programma Onderwijs") or a time ("voor welke schooljaren", "voor de zomer")
+_NO_RECIPIENT = {
+    "wij", "we", "ons", "onze", "jullie", "u", "je", "jij", "mij", "welke", "welk", "wat", "wie", "hoeveel", "elke",
+    "iedere", "ieder", "elk", "periode", "schooljaren", "schooljaar", "jaar", "jaren", "totaal", "het", "de", "npo",
+    "hele", "gehele", "totale", "heel", "nationaal", "programma", "np", "zomer", "eind", "einde", "begin", "komende",
+    "volgend", "volgende", "dit", "dat", "deze", "die",
+}
+
+
+def recipient(question: str) -> str | None:
+    """Who receives the amount a "hoeveel" question asks about ("het mbo", "het consortium").
+
+    An amount given to someone else (the € 8,5 miljard for the whole programme) does not answer
+    "Hoeveel gaat er naar het mbo?"; the sentence with the figure must name the recipient.
+    """
+    m = _RECIPIENT[0].search(question.strip()) or _RECIPIENT[1].search(question)
+    if not m:
+        return None
+    word = m.group(1).casefold().strip("-")
+    return None if word in _NO_RECIPIENT or len(word) < 3 else word
+
+
 def _misspelt_corpus_word(word: str, vocabulary: set[str] | dict[str, int]) -> bool:
     """A long word that, as written, is one letter or so from a corpus word ("Aliantie" ~ "Alliantie").
 

@@ -137,6 +137,15 @@ def test_whether_we_must_pay_is_answered_by_the_price(assistant: Assistant) -> N
     assert not answer.abstained and "kosteloos" in answer.text, (answer.reason, answer.text)
 
 
+def test_an_amount_for_a_recipient_no_figure_names_is_refused(assistant: Assistant) -> None:
+    """The sources give € 8,5 miljard for the programme and € 5,8 miljard for funderend onderwijs,
+    nothing for the mbo: quoting the total would answer a different question."""
+    answer = assistant.ask("Hoeveel NPO-geld gaat er naar het mbo?", mode="extractive")
+    assert answer.abstained and "€" not in answer.text, (answer.reason, answer.text)
+    named = assistant.ask("Hoeveel geld gaat er naar het funderend onderwijs?", mode="extractive")
+    assert not named.abstained and "5,8 miljard" in named.text, (named.reason, named.text)
+
+
 def test_a_tariff_no_source_gives_is_refused(assistant: Assistant) -> None:
     """The CED-Groep's page describes its advice, never what it charges per hour or per dagdeel."""
     for question in ("Wat rekent de CED-Groep per dagdeel voor advies aan gemeenten?",

@@ -90,6 +90,18 @@ def test_members_asked_for_by_name_are_answered_only_by_names() -> None:
     assert not guard.has_requested("Kleinere gemeenten, tot ongeveer 40.000 inwoners, komen in aanmerking.", ["names"])
 
 
+def test_who_receives_an_amount_asked_for() -> None:
+    assert guard.recipient("Hoeveel NPO-geld gaat er naar het mbo?") == "mbo"
+    assert guard.recipient("Hoeveel krijgt het consortium van OCW voor de begeleiding?") == "consortium"
+    assert guard.recipient("Hoeveel geld is er gereserveerd voor het speciaal onderwijs?") == "speciaal"
+    # the asker, or the whole programme, is no recipient to look for
+    assert guard.recipient("Hoeveel krijgen wij precies?") is None
+    assert guard.recipient("Hoeveel geld is er in totaal voor het hele NPO uitgetrokken?") is None
+    assert guard.recipient("Hoeveel geld is er in totaal voor het Nationaal Programma Onderwijs?") is None
+    assert guard.recipient("Hoeveel moeten we voor de zomer uitgeven?") is None
+    assert guard.recipient("Wat is OOGO?") is None
+
+
 def test_a_frequency_or_a_percentage_is_answered_only_by_one() -> None:
     """ "Hoe vaak …?" is not answered by a month, "Hoeveel procent …?" not by the € 8,5 miljard."""
     assert guard.requested_types("Hoe vaak moeten scholen hun schoolscan herhalen?") == ["frequency"]
