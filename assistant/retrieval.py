@@ -137,7 +137,9 @@ class HybridRetriever(BaseRetriever):
                 seen_groups.add(group)
             unique.append(hit)
         reranked = self._rerank(snapshot, query, embedding, unique[:n_candidates])
-        hits = self._keep_first_stage_best(self._diversify(reranked, k), unique[: s.keep_first_stage_top])
+        # the reranker's own first choice stays: with k = 1 nothing is protected
+        protected = unique[: min(s.keep_first_stage_top, k - 1)]
+        hits = self._keep_first_stage_best(self._diversify(reranked, k), protected)
         return hits if keep_displaced else hits[:k]
 
     @staticmethod

@@ -554,8 +554,16 @@ def test_members_no_source_lists_by_name_are_refused(assistant: Assistant) -> No
 def test_the_passage_both_retrievers_rank_first_is_among_the_sources(assistant: Assistant) -> None:
     """The sentence reranker alone put the CED list with "Activiteiten in de voorschoolse periode"
     below passages that only share the question's frame, though dense and BM25 both rank it first."""
-    sources = assistant.retrieve("Kunnen we het budget ook gebruiken voor peuters in de voorschoolse fase?")
+    question = "Kunnen we het budget ook gebruiken voor peuters in de voorschoolse fase?"
+    sources = assistant.retrieve(question)
     assert any("Activiteiten in de voorschoolse periode" in s.text for s in sources), [s.text[:60] for s in sources]
+    # asked for one passage, the reranker's own choice is kept
+    unprotected = HybridRetriever(
+        reader=assistant.reader, settings=assistant.settings.model_copy(update={"keep_first_stage_top": 0})
+    )
+    for asked in (question, "Wat kunnen we met het geld doen in de voorschoolse fase, nog voor groep 1?"):
+        best = assistant.retriever.search(asked, 1)
+        assert [h.record.chunk_id for h in best] == [h.record.chunk_id for h in unprotected.search(asked, 1)], asked
 
 
 def test_kept_first_stage_passages_go_before_the_lowest_ranked_others() -> None:
