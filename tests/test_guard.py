@@ -147,3 +147,13 @@ def test_a_question_whether_we_must_pay_asks_a_price() -> None:
     for rate in ("Wat rekent de CED-Groep per uur voor advies?", "hebben ze een tarief per traject?"):
         assert guard.asks_price(rate) and guard.RATE.search(rate), rate
     assert guard.RATE.search("Hoeveel uur per week mag een medewerker helpen?")
+
+
+def test_colloquial_spending_questions_are_recognised() -> None:
+    """ "uit het npo-potje betalen" and "mag het geld naar X?" ask whether the money may be spent on X."""
+    assert guard.is_spending_question("mogen we bijspijkerlessen voor leerlingen die achterlopen uit het npo-potje betalen?")
+    assert guard.is_spending_question("mag npo geld ook naar huiswerkhulp na schooltijd?")
+    assert guard.is_spending_question("Mag het NPO-geld naar tijdelijke huur van een extra lokaal?")
+    # where the money goes is no permission asked
+    assert not guard.is_spending_question("Hoeveel geld gaat er naar het mbo?")
+    assert not guard.is_spending_question("Kan een gemeente bezwaar maken tegen de hoogte van haar NPO-budget?")
