@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     # the 23 spending questions that reach the model are answerable (2026-12-05: correct 0.816 at 0.945,
     # 0.824 at 0.90; test unchanged)
     min_spending_overrule_evidence: float = 0.90
+    # ... and for "Klopt het dat …?": the passage that contradicts the claim scores high, and the model takes a
+    # contradicted claim for one the sources do not hold (dev 2026-12-06: claim questions correct 4 -> 6 of 6 at 0.95)
+    min_claim_overrule_evidence: float = 0.95
     # the model refuses when the probability that its reply starts with the refusal marker is at least
     # this (llama.cpp backend; read from the first token's distribution); below it, it must answer.
     # None (env "none"): the model's own greedy choice (refuses when the marker is its likeliest first token).

@@ -397,6 +397,8 @@ class Assistant:
             reason, needed_score = "model_not_found", self.settings.min_overrule_evidence
             if guard.is_spending_question(standalone):  # its subject passed unnamed_purpose above
                 needed_score = self.settings.min_spending_overrule_evidence
+            if is_claim_check(standalone):
+                needed_score = min(needed_score, self.settings.min_claim_overrule_evidence)
         elif not verified.kept:
             reason, needed_score = "verification_removed_all", self.settings.min_answer_evidence
             if verified.removed and all(r.reason == ECHO for r in verified.removed):

@@ -347,6 +347,17 @@ def test_passages_quoted_in_place_of_a_refusal_say_why(assistant: Assistant, mon
     assert "geen direct antwoord" in answer.notice and "controleert u" in answer.notice
 
 
+def test_a_claim_the_sources_contradict_is_answered_with_the_passage_when_the_model_refuses(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prompt plumbing with a fake model that takes a contradicted claim for one no source holds."""
+    _model_replies(monkeypatch, "NIET_IN_BRONNEN")
+    answer = assistant.ask("Klopt het dat die gratis NPO-begeleiding alleen bedoeld is voor gemeenten onder de 20.000 inwoners?")
+    assert not answer.abstained and answer.reason == "model_not_found", answer.reason
+    assert "40.000 inwoners" in answer.text and "20.000" not in answer.text  # the source's figure, not the claim's
+    _check_citations(assistant, answer)
+
+
 def test_an_amount_question_answered_without_an_amount_is_refused(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
     """The model answers around a figure the sources do not give; the passages' other amounts are not quoted."""
     claim = "in het NP Onderwijs zijn extra financiële middelen opgenomen voor gemeenten die hun GKA-agenda willen uitbreiden"
