@@ -10,19 +10,6 @@ def _sentence(n: int, text: str, score: float, start: int = 0) -> Sentence:
     return Sentence(n=n, source=f"{n}.txt", text=text, start=start, end=start + len(text), score=score)
 
 
-def test_the_prompt_budget_goes_to_the_strongest_evidence_first() -> None:
-    """Sources 1 and 2 fill most of the budget; the best sentence, in source 3, must still be shown."""
-    first = _sentence(1, "Het onderwijs maakte een analyse van de opgelopen vertragingen " * 7, 0.92)
-    second = _sentence(2, "Gemeenten spelen een rol bij de samenwerking tussen onderwijs en jeugdhulp " * 3, 0.91)
-    best = _sentence(3, "Maar ik ben ook voornemens circa € 300 miljoen aan gemeenten uit te keren, verdeeld "
-                        "over een periode van 2,5 jaar.", 1.05)
-    block = evidence_block([first, second, best], max_chars=700)
-    assert "€ 300 miljoen" in block
-    # shown in source order, each under its own number
-    assert block.index("[1]") < block.index("[3]")
-    assert sum(len(line) for line in block.splitlines()) <= 700 + 3 * len("[n] ")
-
-
 def test_sentences_of_one_source_share_its_number_in_document_order() -> None:
     later = _sentence(2, "Uiterlijk in juli krijgt u meer informatie.", 0.95, start=100)
     earlier = _sentence(2, "Gemeenten ontvangen een budget.", 0.90, start=10)
