@@ -574,7 +574,8 @@ def _known_parts(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> boo
 
 # "Mag NPO-geld worden gebruikt voor schoolreisjes?": a question whether money may go to something
 _PERMISSION = re.compile(r"^\W*(en\s+)?(mag|mogen|kan|kunnen|is het toegestaan|is het mogelijk)\b", re.I)
-_MONEY = re.compile(r"(geld|middelen|budget|potje)\b", re.I)  # "uit het npo-potje"
+_MONEY_WORDS = r"(?:geld|middelen|budget|potje)"  # "uit het npo-potje"
+_MONEY = re.compile(_MONEY_WORDS + r"\b", re.I)
 # what the money would go to: after the first "voor/aan/naar", up to the next clause; or "om X te betalen"
 _PURPOSE = re.compile(
     r"\b(?:voor|aan|naar)\s+(.+?)(?=\s+(?:die|dat|en|om|of|zodat|als)\b|[,?.!;:]|$)"
@@ -591,7 +592,7 @@ _NOT_THE_PURPOSE = {
 _SPENDING = re.compile(
     r"\b(gebruik\w*|besteed\w*|besteden|inzet\w*|ingezet|uitgeven|uitgegeven|betal\w*|financier\w*|gefinancierd|"
     r"bekostig\w*|combiner\w*)\b|\bmet\s+(?:het\s+|de\s+)?(?:npo-?)?(?:geld|middelen|budget)\b"
-    r"|\b(?:geld|middelen|budget|potje)\s+(?:\w+\s+){0,2}naar\b",  # "mag npo geld ook naar huiswerkhulp?"
+    r"|\b" + _MONEY_WORDS + r"\s+(?:\w+\s+){0,2}naar\b",  # "mag npo geld ook naar huiswerkhulp?"
     re.I,
 )
 
