@@ -384,7 +384,8 @@ class Assistant:
             "" if refused else raw, texts_by_n, question=standalone, headers_by_n=headers_by_n, unknown_terms=set(things)
         )
         answer.removed = verified.removed
-        if verified.kept and guard.has_requested(verified.text, needed):
+        weak = not ranked or ranked[0].score < self.settings.min_kept_evidence
+        if verified.kept and guard.has_requested(verified.text, needed) and not weak:
             text = with_supporting_quotes(verified.text, selected)
             yield finish(text=text, citations=self._citations(text, selected, ranked))
             return
@@ -403,6 +404,8 @@ class Assistant:
             reason, needed_score = "verification_removed_all", self.settings.min_answer_evidence
             if verified.removed and all(r.reason == ECHO for r in verified.removed):
                 reason = "model_echoed_question"  # "Ja, <de vraag> [1].": nothing false, nothing answered
+        elif weak:  # the model's answer rests on passages about something else: quoting them would not answer either
+            reason, needed_score = "weak_evidence", self.settings.min_kept_evidence
         else:
             reason, needed_score = "requested_fact_missing", self.settings.min_answer_evidence
         strong = bool(ranked) and ranked[0].score >= needed_score

@@ -358,6 +358,25 @@ def test_a_claim_the_sources_contradict_is_answered_with_the_passage_when_the_mo
     _check_citations(assistant, answer)
 
 
+def test_a_verified_answer_from_passages_about_something_else_is_refused(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model copies a true sentence from the nearest passage, but no passage is about what was asked."""
+    question = "Hoe moeten we de NPO-uitkering in de jaarrekening verantwoorden?"
+    first = assistant.retrieve(question)[0]
+    copied = re.split(r"(?<=[.!?])\s", first.text.strip())[0].rstrip(".")
+    _model_replies(monkeypatch, f"{copied} [1].")
+    answer = assistant.ask(question)
+    assert answer.abstained and answer.reason == "weak_evidence", (answer.reason, answer.text)
+    assert copied not in answer.text and not answer.citations
+    # the same kind of reply on strong evidence is the answer
+    question = "Tot hoeveel inwoners heeft een gemeente recht op de gratis NPO-begeleiding?"
+    n = next(s.n for s in assistant.retrieve(question) if "40.000 inwoners" in s.text)
+    _model_replies(monkeypatch, f"Gemeenten tot ongeveer 40.000 inwoners kunnen gratis begeleiding krijgen [{n}].")
+    answer = assistant.ask(question)
+    assert not answer.abstained and not answer.fallback and "40.000" in answer.text, (answer.reason, answer.text)
+
+
 def test_an_amount_question_answered_without_an_amount_is_refused(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
     """The model answers around a figure the sources do not give; the passages' other amounts are not quoted."""
     claim = "in het NP Onderwijs zijn extra financiële middelen opgenomen voor gemeenten die hun GKA-agenda willen uitbreiden"
