@@ -417,6 +417,7 @@ class Assistant:
         # The user's own words must ask it: "en wanneer kunnen we aan de slag?" after a "hoeveel" question asks a date.
         if reason == "requested_fact_missing" and _FIGURES & set(guard.requested_types(question)) and not (
             guard.counted_noun(question) or guard.RATE.search(question) or self._free_of_charge(question, typed)
+            or (typed and guard.recipient(question))  # "€ 300 miljoen aan gemeenten": typed evidence names the recipient
         ):
             strong = False
         # quoted instead of the answer, the passages must still be about the organisation asked about:

@@ -394,6 +394,19 @@ def test_an_amount_question_answered_without_an_amount_is_refused(assistant: Ass
     assert not answer.abstained and "extra financiële middelen" in answer.text, (answer.reason, answer.text)
 
 
+def test_an_amount_for_a_named_recipient_is_quoted_when_the_model_gives_none(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model answers without the amount; the passage with the amount for the recipient asked about answers."""
+    question = "Hoeveel geld krijgen gemeenten in totaal uit het NPO?"
+    n = next(s.n for s in assistant.retrieve(question) if "gemeenten" in s.text.lower())
+    _model_replies(monkeypatch, f"Gemeenten krijgen geld uit het Nationaal Programma Onderwijs [{n}].")
+    answer = assistant.ask(question)
+    assert not answer.abstained and answer.reason == "requested_fact_missing", (answer.reason, answer.text)
+    assert "300 miljoen" in answer.text and "controleert u" in answer.notice, answer.text
+    _check_citations(assistant, answer)
+
+
 def test_batch_cli_keeps_going_after_a_bad_row(indexed_settings: Settings, tmp_path: Path) -> None:
     infile = tmp_path / "vragen.jsonl"
     infile.write_text(
