@@ -504,10 +504,12 @@ class Assistant:
                 context = f"{document.get('title', '')}\n{document.get('text', '')}"
                 if not set(subject) & snapshot.keywords.document_terms(context):
                     continue
-            elif subject and needed in (["date"], ["percentage"], ["names"]):
+            elif subject and needed in (["date"], ["percentage"], ["names"], ["duration"]):
                 # "de deadline voor de verantwoording": a date about something else does not answer,
                 # nor does the share of doelgroepkinderen answer "hoeveel procent mag naar overhead?"
-                context = f"{snapshot.section_at(sent.source, sent.start)}\n{sent.text}"
+                document = snapshot.documents.get(sent.source, {})  # "we" on the CED-Groep's page: its publisher
+                header = f"{document.get('title', '')}\n{document.get('publisher') or ''}"
+                context = f"{header}\n{snapshot.section_at(sent.source, sent.start)}\n{sent.text}"
                 if not set(subject) & snapshot.keywords.document_terms(context):
                     continue
             if not any(repeats(sent, o) for o in out):

@@ -281,6 +281,8 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         ),
         re.compile(r"\b[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?(?:,\s+[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)+,?\s+en\s+[A-Z]"),
     ),
+    # "Hoe lang duurt één 4D-cyclus?": only a length of time answers it, and it must be about the thing asked
+    "duration": (re.compile(r"\b(hoe\s*lang|how long)\b", re.I), ANSWER_TYPES["duration"][1]),
     # an amount of money: "40.000 inwoners" or "van 50 naar 100 gemeenten" does not answer it
     "money": (ANSWER_TYPES["money"][0], re.compile(r"€|\beuro\b|\b(miljoen|miljard|kosteloos|gratis|free)\b", re.I)),
 }
@@ -667,7 +669,7 @@ def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str])
 
 def requested_types(question: str) -> list[str]:
     """The kinds of fact the question asks for ("phone", "email", "number", "date", "frequency", "percentage", "names",
-    "money")."""
+    "duration", "money")."""
     types = [name for name, (ask, _) in REQUESTED_TYPES.items() if ask.search(question)]
     if {"money", "percentage"} & set(types):  # the number asked for is an amount or a share
         types = [t for t in types if t != "number"]
@@ -697,7 +699,7 @@ def subject_terms(question: str, keywords: KeywordIndex, n: int = 2) -> list[str
     """The question's rarest corpus terms: what a typed answer must be about ("helpdesk", "verheijen")."""
     asking = [m.group(0) for ask, _ in REQUESTED_TYPES.values() for m in ask.finditer(question)]
     asked_terms = {t for w in asking for t in keywords.query_terms(w)}
-    skip = asked_terms | {t for w in _QUESTION_WORDS for t in keywords.query_terms(w)} | _QUESTION_WORDS
+    skip = asked_terms | {t for w in _QUESTION_WORDS | _FUNCTION_WORDS for t in keywords.query_terms(w)} | _QUESTION_WORDS
     vocab = keywords.retriever.vocab_dict if keywords.ids else {}
     terms = {t for t in keywords.query_terms(question) if t in vocab and t not in skip}
     # ties in IDF are broken by the term itself: a set's order changes from one process to the next

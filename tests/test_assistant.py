@@ -576,6 +576,16 @@ def test_a_percentage_or_frequency_no_source_gives_is_refused_before_the_model(a
     assert not known.abstained and "10,7%" in known.text, (known.reason, known.text)
 
 
+def test_a_length_of_time_must_be_about_what_was_asked(assistant: Assistant) -> None:
+    """"Hoe lang duurt X?" is not answered by the programme's 2,5 jaar; the CED-Groep's fifty years answer its age."""
+    answer = assistant.ask("Hoe lang duurt één 4D-cyclus van de CED-Groep gemiddeld?")  # refused without a model call
+    assert answer.abstained and answer.reason == "requested_fact_missing", (answer.reason, answer.text)
+    assert "generation" not in answer.timings and "jaar" not in answer.text, answer.text
+    known = assistant.ask("Hoe lang bestaat de CED-Groep al?", mode="extractive")  # "we" on the CED-Groep's page
+    assert not known.abstained and "vijftig jaar" in known.text, (known.reason, known.text)
+    _check_citations(assistant, known)
+
+
 def test_a_spending_question_finds_the_passage_about_what_the_money_goes_to(assistant: Assistant) -> None:
     """Without its frame ("Kunnen we uit het NPO-budget ... betalen?") the question finds the list of purposes."""
     question = "Kunnen we uit het NPO-budget een voorleesproject bij gezinnen thuis betalen?"

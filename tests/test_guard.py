@@ -68,6 +68,9 @@ def test_requested_types_and_whether_a_text_holds_them() -> None:
     assert guard.counted_noun("Hoeveel trekt het Rijk uit voor gemeenten?") is None
     assert guard.counted_noun("Hoeveel gemeenten doen mee?") == "gemeenten"
     assert guard.requested_types("Wat is OOGO?") == []
+    assert guard.requested_types("Hoe lang duurt één 4D-cyclus?") == ["duration"]
+    assert guard.has_requested("voor een periode van 2,5 jaar", ["duration"])
+    assert not guard.has_requested("Kleinere gemeenten, tot ongeveer 40.000 inwoners.", ["duration"])
     assert guard.has_requested("Tel: 06-13269210", ["phone"])
     assert not guard.has_requested("Er is een online helpdesk waar u terechtkunt [1].", ["phone"])
     assert guard.has_requested("Mail naar a.derooij@cedgroep.nl", ["phone", "email"])
