@@ -228,6 +228,15 @@ def figure_context(facts: set[str], source_text: str) -> str:
     return "\n".join(sentences[j] for j in near)
 
 
+# a denial: "Het geld wordt niet verhoogd" is not carried by "Gemeenten krijgen ... geld" (same words, other meaning)
+_NEGATION = re.compile(r"\b(niet|geen|nooit|niets|nergens|not|no|never)\b", re.IGNORECASE)
+
+
+def denies_what_source_says(sentence: str, source_text: str) -> bool:
+    """The sentence negates while the source sentence closest to it does not."""
+    return bool(_NEGATION.search(sentence)) and not _NEGATION.search(_closest(sentence, source_text))
+
+
 def _closest(sentence: str, source_text: str) -> str:
     """The source sentence that supports the claim best: where its names must be."""
     return max(split_answer(source_text) or [source_text], key=lambda s: support(sentence, s))
@@ -328,6 +337,7 @@ def verify_answer(
                 not unsupported_facts(claim_facts, source_facts(by_n[n]))
                 and support(body, by_n[n]) >= needed
                 and lists_what_source_holds(body, by_n[n], needed)
+                and not denies_what_source_says(body, by_n[n])
             )
 
         def said_about_else(n: int) -> bool:

@@ -203,3 +203,15 @@ def test_a_short_answer_that_gives_the_asked_month_is_kept() -> None:
     result = verify_answer("In juli [1].", src, question="In welke maand wordt het budget bekend?")
     assert result.text == "In juli [1]."
     assert not verify_answer("De uitdagingen [1].", src, question="In welke maand wordt het budget bekend?").kept
+
+
+def test_a_denial_of_what_the_source_says_is_removed() -> None:
+    """Same words, opposite meaning: the model's "niet" is not in the sentence it rests on."""
+    sources = {1: "Gemeenten krijgen voor de schooljaren 2021-2022 en 2022-2023 geld uit het NP Onderwijs."}
+    result = verify_answer("Gemeenten krijgen geen geld uit het NP Onderwijs voor schooljaar 2022-2023 [1].", sources)
+    assert not result.kept and "geen geld" in result.removed[0].text
+    kept = verify_answer("Gemeenten krijgen geld uit het NP Onderwijs voor schooljaar 2022-2023 [1].", sources)
+    assert kept.kept
+    # a denial the source makes itself stays
+    denied = {1: "Scholen mogen onderwijsmiddelen uitsluitend besteden aan onderwijs, en dus niet aan kinderopvang."}
+    assert verify_answer("Scholen mogen onderwijsmiddelen niet aan kinderopvang besteden [1].", denied).kept
