@@ -282,7 +282,14 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\b[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?(?:,\s+[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)+,?\s+en\s+[A-Z]"),
     ),
     # "Hoe lang duurt één 4D-cyclus?": only a length of time answers it, and it must be about the thing asked
-    "duration": (re.compile(r"\b(hoe\s*lang|how long)\b", re.I), ANSWER_TYPES["duration"][1]),
+    # ("Hoelang krijgen gemeenten geld?" is answered by "voor de schooljaren 2021-2022 en 2022-2023")
+    "duration": (
+        re.compile(r"\b(hoe\s*lang|how long)\b", re.I),
+        re.compile(
+            ANSWER_TYPES["duration"][1].pattern + r"|\b(19|20)\d\d\s*[-–/]\s*(19|20)\d\d\b|\btot en met\b|\bperiode van\b",
+            re.I,
+        ),
+    ),
     # an amount of money: "40.000 inwoners" or "van 50 naar 100 gemeenten" does not answer it
     "money": (ANSWER_TYPES["money"][0], re.compile(r"€|\beuro\b|\b(miljoen|miljard|kosteloos|gratis|free)\b", re.I)),
 }

@@ -584,6 +584,8 @@ def test_a_length_of_time_must_be_about_what_was_asked(assistant: Assistant) -> 
     known = assistant.ask("Hoe lang bestaat de CED-Groep al?", mode="extractive")  # "we" on the CED-Groep's page
     assert not known.abstained and "vijftig jaar" in known.text, (known.reason, known.text)
     _check_citations(assistant, known)
+    years = assistant.ask("Hoelang krijgen gemeenten NPO-geld?", mode="extractive")  # school years answer it too
+    assert not years.abstained and "2022-2023" in years.text, (years.reason, years.text)
 
 
 def test_a_spending_question_finds_the_passage_about_what_the_money_goes_to(assistant: Assistant) -> None:

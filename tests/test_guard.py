@@ -70,6 +70,7 @@ def test_requested_types_and_whether_a_text_holds_them() -> None:
     assert guard.requested_types("Wat is OOGO?") == []
     assert guard.requested_types("Hoe lang duurt één 4D-cyclus?") == ["duration"]
     assert guard.has_requested("voor een periode van 2,5 jaar", ["duration"])
+    assert guard.has_requested("Gemeenten krijgen voor de schooljaren 2021-2022 en 2022-2023 geld", ["duration"])
     assert not guard.has_requested("Kleinere gemeenten, tot ongeveer 40.000 inwoners.", ["duration"])
     assert guard.has_requested("Tel: 06-13269210", ["phone"])
     assert not guard.has_requested("Er is een online helpdesk waar u terechtkunt [1].", ["phone"])
