@@ -489,6 +489,10 @@ def _in_corpus(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:
     return any(m[0] == t[0] for t in terms for m in difflib.get_close_matches(t, vocabulary, n=3, cutoff=0.8))
 
 
+# "Via welk financieel instrument …?" asks which instrument, as "welk telefoonnummer" asks a number
+_KIND_OF_INSTRUMENT = re.compile(r"^(?:financierings)?instrument\w*$|^\w*(?:uitkerings|financierings)vorm\w*$")
+
+
 def unknown_subjects(question: str, keywords: KeywordIndex, vocabulary: set[str]) -> list[str]:
     """Long words (8+ letters: Dutch compounds name specific things) of a Dutch question
     that nothing in the corpus resembles.
@@ -499,8 +503,8 @@ def unknown_subjects(question: str, keywords: KeywordIndex, vocabulary: set[str]
     """
     out = []
     for word in dict.fromkeys(re.findall(r"\b[a-zà-ÿ]{8,}\b", question)):
-        if ANSWER_TYPES["contact"][0].search(word):
-            continue  # "contactpersoon", "telefoonnummer": the kind of answer asked for, not its subject
+        if ANSWER_TYPES["contact"][0].search(word) or _KIND_OF_INSTRUMENT.match(word):
+            continue  # "contactpersoon", "telefoonnummer", "instrument": the kind of answer asked for, not its subject
         if not _in_corpus(word, keywords, vocabulary) and not _known_parts(word, keywords, vocabulary):
             out.append(word)
     return out

@@ -58,6 +58,16 @@ ANSWER_TYPES = {
         re.compile(r"(e-?mail|mailadres|mail adres|telefoon|nummer|bellen|\bcall\b|phone|contact|wie kan ik|bij wie|contactpersoon|terecht)", re.I),
         re.compile(r"(@|\b0\d[\d -]{7,}|contact op met|terecht bij|helpdesk)", re.I),
     ),
+    # how the money reaches the gemeente: "Via welke route krijgen we het geld binnen, gemeentefonds of iets anders?"
+    # is answered by the funding instrument ("in de vorm van een specifieke uitkering")
+    "instrument": (
+        re.compile(
+            r"\b(via welk\w*\s+(?:\w+\s+)?(?:instrument|route|weg|kanaal|regeling)|(?:financieel|financierings)\s*instrument|"
+            r"uitkeringsvorm|financieringsvorm|in welke vorm|gemeentefonds|algemene uitkering)",
+            re.I,
+        ),
+        re.compile(r"\b(specifieke uitkering|algemene uitkering|gemeentefonds|decentralisatie-?uitkering)\b", re.I),
+    ),
     # a question after several things is answered by a whole list, not by one of its items
     "list": (
         re.compile(r"\b(welke [\w-]+(en|s)|wat zijn|which [\w-]+s|what are|noem|stappen|stap voor stap)\b", re.I),

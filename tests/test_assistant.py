@@ -243,6 +243,16 @@ def test_asked_for_contact_details_come_from_the_right_party(assistant: Assistan
         assert "06-" not in answer.text and "@" not in answer.text
 
 
+def test_a_question_how_the_money_arrives_finds_the_funding_instrument(assistant: Assistant) -> None:
+    """"Via welke route …, gemeentefonds of iets anders?" is answered by "in de vorm van een specifieke uitkering"."""
+    for question in ("Via welke route krijgen we het NPO-geld als gemeente binnen, gemeentefonds of iets anders?",
+                     "Via welk financieel instrument ontvangen gemeenten hun NPO-middelen?"):
+        sources = assistant.retrieve(question)
+        assert any("specifieke uitkering" in s.text for s in sources[:3]), [s.text[:60] for s in sources]
+        answer = assistant.ask(question, mode="extractive")  # "instrument" is what is asked, no unknown subject
+        assert not answer.abstained and "specifieke uitkering" in answer.text, (answer.reason, answer.text)
+
+
 def test_a_question_for_an_address_finds_the_passage_that_gives_one(assistant: Assistant) -> None:
     """The GKA's e-mail address sits in a passage about selection criteria; asked for, it is shown and quoted."""
     sources = assistant.retrieve("wat is het mail adres van de gelijke kansen aliantie?")
