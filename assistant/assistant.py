@@ -488,6 +488,9 @@ class Assistant:
         # "Hoeveel gaat er naar het mbo?": the amount must be given to the mbo, not to the whole programme
         who = guard.recipient(question) if amount and not (counted or rate) else None
         who_terms = set(snapshot.keywords.query_terms(who)) if who else set()
+        # "de NPO-menukaart": a list must come from a passage that names the menukaart ("npo" alone names nothing)
+        held_by = guard.container(question) if "contents" in needed else None
+        holder_terms = set(snapshot.keywords.query_terms(held_by)) - {"npo"} if held_by else set()
         best = ranked[0].score if ranked else 0.0
         out = []
         for sent in ranked[:10]:
@@ -499,6 +502,11 @@ class Assistant:
                 continue  # "hoeveel leerlingen?" is not answered by "€ 8,5 miljard"
             if who_terms and not who_terms <= snapshot.keywords.document_terms(sent.text):
                 continue
+            if holder_terms:
+                document = snapshot.documents.get(sent.source, {})
+                context = f"{document.get('title', '')}\n{snapshot.section_at(sent.source, sent.start)}\n{sent.text}"
+                if not holder_terms & snapshot.keywords.document_terms(context):
+                    continue
             if subject and {"phone", "email"} & set(needed):
                 document = snapshot.documents.get(sent.source, {})
                 context = f"{document.get('title', '')}\n{document.get('text', '')}"

@@ -271,6 +271,16 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\b(hoeveel procent|welk percentage|wat is het percentage|what percentage)\b", re.I),
         re.compile(r"\d\s?%|\b(procent|percent)\b", re.I),
     ),
+    # "Welke interventies staan er op de menukaart?" asks what a thing holds: only an enumeration answers it, and it
+    # must come from a passage about that thing (``container``), not the nearest list of activities
+    "contents": (
+        re.compile(
+            r"\bwelke\s+[\w-]+\s+(?:staan|stonden|zitten|zaten)\s+(?:er\s+)?(?:\w+\s+)?(?:op|in)\s+(?:de|het|die|dat)\s+"
+            r"(?!(?:moment|periode|fase|tijd|jaar|schooljaar)\b)[\w-]+",
+            re.I,
+        ),
+        re.compile(r"\n\s*(?:[-•*]|\d+[.)])\s.*\n\s*(?:[-•*]|\d+[.)])\s|\w(?:,\s+[\w@-]+(?:\s+[\w@-]+){0,3}){2,},?\s+en\s+\w"),
+    ),
     # "Welke gemeenten zitten al in de GKA?" asks for members by name: only a list of names answers it,
     # not who may join ("kleinere gemeenten, tot ongeveer 40.000 inwoners")
     "names": (
@@ -401,6 +411,12 @@ _NO_RECIPIENT = {
     "hele", "gehele", "totale", "heel", "nationaal", "programma", "np", "zomer", "eind", "einde", "begin", "komende",
     "volgend", "volgende", "dit", "dat", "deze", "die",
 }
+
+
+def container(question: str) -> str | None:
+    """What a "Welke X staan op de Y?" question asks the contents of ("menukaart" in "de NPO-menukaart")."""
+    m = REQUESTED_TYPES["contents"][0].search(question)
+    return m.group(0).split()[-1].casefold() if m else None
 
 
 def recipient(question: str) -> str | None:
@@ -680,7 +696,7 @@ def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str])
 
 def requested_types(question: str) -> list[str]:
     """The kinds of fact the question asks for ("phone", "email", "number", "date", "frequency", "percentage", "names",
-    "duration", "money")."""
+    "duration", "contents", "money")."""
     types = [name for name, (ask, _) in REQUESTED_TYPES.items() if ask.search(question)]
     if {"money", "percentage"} & set(types):  # the number asked for is an amount or a share
         types = [t for t in types if t != "number"]

@@ -598,6 +598,15 @@ def test_a_length_of_time_must_be_about_what_was_asked(assistant: Assistant) -> 
     assert not years.abstained and "2022-2023" in years.text, (years.reason, years.text)
 
 
+def test_the_contents_of_a_thing_the_sources_only_name_are_refused(assistant: Assistant) -> None:
+    """The sources name the menukaart once but never list it; the nearest list of activities is no answer."""
+    answer = assistant.ask("Welke interventies staan er precies op de NPO-menukaart?")  # refused without a model call
+    assert answer.abstained and answer.reason == "requested_fact_missing", (answer.reason, answer.text)
+    assert "generation" not in answer.timings and not answer.citations
+    members = assistant.ask("Welke organisaties zitten er in het consortium voor kleinere gemeenten?", mode="extractive")
+    assert not members.abstained and "Oberon" in members.text and "CAOP" in members.text, members.text
+
+
 def test_a_spending_question_finds_the_passage_about_what_the_money_goes_to(assistant: Assistant) -> None:
     """Without its frame ("Kunnen we uit het NPO-budget ... betalen?") the question finds the list of purposes."""
     question = "Kunnen we uit het NPO-budget een voorleesproject bij gezinnen thuis betalen?"

@@ -69,6 +69,11 @@ def test_requested_types_and_whether_a_text_holds_them() -> None:
     assert guard.counted_noun("Hoeveel gemeenten doen mee?") == "gemeenten"
     assert guard.requested_types("Wat is OOGO?") == []
     assert guard.requested_types("Hoe lang duurt één 4D-cyclus?") == ["duration"]
+    assert guard.requested_types("Welke interventies staan er op de NPO-menukaart?") == ["contents"]
+    assert guard.container("Welke organisaties zitten in het consortium?") == "consortium"
+    assert guard.container("Welke gemeenten zitten op dit moment al in de GKA?") is None  # a time, no container
+    assert guard.has_requested("een consortium van Sardes, Oberon, CED-Groep, DSP-Groep en CAOP", ["contents"])
+    assert not guard.has_requested("een specifieke interventie uit de menukaart uit te voeren", ["contents"])
     assert guard.has_requested("voor een periode van 2,5 jaar", ["duration"])
     assert guard.has_requested("Gemeenten krijgen voor de schooljaren 2021-2022 en 2022-2023 geld", ["duration"])
     assert not guard.has_requested("Kleinere gemeenten, tot ongeveer 40.000 inwoners.", ["duration"])
