@@ -489,6 +489,8 @@ class Assistant:
         who = guard.recipient(question) if amount and not (counted or rate) else None
         who_terms = set(snapshot.keywords.query_terms(who)) if who else set()
         # "de NPO-menukaart": a list must come from a passage that names the menukaart ("npo" alone names nothing)
+        # whose phone number: the organisation the question names ("bij het CED"), else its rarest terms
+        party = {t for name in acronyms(question) for t in snapshot.keywords.query_terms(name)} - {"npo"}
         held_by = guard.container(question) if "contents" in needed else None
         holder_terms = set(snapshot.keywords.query_terms(held_by)) - {"npo"} if held_by else set()
         best = ranked[0].score if ranked else 0.0
@@ -507,10 +509,13 @@ class Assistant:
                 context = f"{document.get('title', '')}\n{snapshot.section_at(sent.source, sent.start)}\n{sent.text}"
                 if not holder_terms & snapshot.keywords.document_terms(context):
                     continue
-            if subject and {"phone", "email"} & set(needed):
+            if (party or subject) and {"phone", "email"} & set(needed):
+                # the party must be named where the details are: the document's title or publisher (the CED-Groep's
+                # page), the section or the sentence; the GKA's address is not the helpdesk's, though one page names both
                 document = snapshot.documents.get(sent.source, {})
-                context = f"{document.get('title', '')}\n{document.get('text', '')}"
-                if not set(subject) & snapshot.keywords.document_terms(context):
+                header = f"{document.get('title', '')}\n{document.get('publisher') or ''}"
+                context = f"{header}\n{snapshot.section_at(sent.source, sent.start)}\n{sent.text}"
+                if not set(party or subject) & snapshot.keywords.document_terms(context):
                     continue
             elif subject and needed in (["date"], ["percentage"], ["names"], ["duration"]):
                 # "de deadline voor de verantwoording": a date about something else does not answer,
