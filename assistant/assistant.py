@@ -494,6 +494,17 @@ class Assistant:
         held_by = guard.container(question) if "contents" in needed else None
         holder_terms = set(snapshot.keywords.query_terms(held_by)) - {"npo"} if held_by else set()
         best = ranked[0].score if ranked else 0.0
+
+        def named(sent: Sentence) -> set[str]:
+            """The terms of where a sentence stands: its document's title and publisher ("we" on the CED-Groep's
+            page), its section and itself, with its acronyms written out ("GKA": "Gelijke Kansen Alliantie")."""
+            document = snapshot.documents.get(sent.source, {})
+            context = "\n".join(
+                [document.get("title", ""), document.get("publisher") or "", snapshot.section_at(sent.source, sent.start), sent.text]
+            )
+            context += "\n" + " ".join(snapshot.written_out.get(a, "") for a in acronyms(context))
+            return snapshot.keywords.document_terms(context)
+
         out = []
         for sent in ranked[:10]:
             if sent.score < best - 2 * self.settings.evidence_margin or not guard.has_requested(sent.text, needed):
@@ -504,26 +515,17 @@ class Assistant:
                 continue  # "hoeveel leerlingen?" is not answered by "€ 8,5 miljard"
             if who_terms and not who_terms <= snapshot.keywords.document_terms(sent.text):
                 continue
-            if holder_terms:
-                document = snapshot.documents.get(sent.source, {})
-                context = f"{document.get('title', '')}\n{snapshot.section_at(sent.source, sent.start)}\n{sent.text}"
-                if not holder_terms & snapshot.keywords.document_terms(context):
-                    continue
+            if holder_terms and not holder_terms & named(sent):
+                continue
             if (party or subject) and {"phone", "email"} & set(needed):
-                # the party must be named where the details are: the document's title or publisher (the CED-Groep's
-                # page), the section or the sentence; the GKA's address is not the helpdesk's, though one page names both
-                document = snapshot.documents.get(sent.source, {})
-                header = f"{document.get('title', '')}\n{document.get('publisher') or ''}"
-                context = f"{header}\n{snapshot.section_at(sent.source, sent.start)}\n{sent.text}"
-                if not set(party or subject) & snapshot.keywords.document_terms(context):
+                # the party must be named where the details are, not just somewhere on the page: the GKA's
+                # address is not the helpdesk's, though one page names both
+                if not set(party or subject) & named(sent):
                     continue
             elif subject and needed in (["date"], ["percentage"], ["names"], ["duration"]):
                 # "de deadline voor de verantwoording": a date about something else does not answer,
                 # nor does the share of doelgroepkinderen answer "hoeveel procent mag naar overhead?"
-                document = snapshot.documents.get(sent.source, {})  # "we" on the CED-Groep's page: its publisher
-                header = f"{document.get('title', '')}\n{document.get('publisher') or ''}"
-                context = f"{header}\n{snapshot.section_at(sent.source, sent.start)}\n{sent.text}"
-                if not set(subject) & snapshot.keywords.document_terms(context):
+                if not set(subject) & named(sent):
                     continue
             if not any(repeats(sent, o) for o in out):
                 out.append(sent)
