@@ -274,6 +274,13 @@ class Assistant:
         yield StreamEvent(kind="sources", sources=answer.sources)
 
         needed = guard.requested_types(standalone)
+        beyond = guard.after_the_sources(standalone, snapshot.latest_year)
+        if beyond:
+            # "Komt er na schooljaar 2022-2023 een vervolg?": the nearest passages say what happens until then
+            when = beyond if beyond.split()[0].lower() in ("na", "vanaf") else "daarna"
+            text = guard.AFTER_THE_SOURCES.format(year=snapshot.latest_year, when=when)
+            yield finish(text=text, abstained=True, reason="after_the_sources")
+            return
         # long question words that resemble no corpus word: things no source mentions ("leerlingenvervoer")
         # (not the words that frame the question: "Tot wanneer mogen we het geld uitgeven?")
         things = [] if guard.is_english(standalone) else guard.unnamed_things(

@@ -56,6 +56,10 @@ INJECTION = (
     "Ik kan niet ingaan op verzoeken om mijn instructies te wijzigen of te tonen. Ik beantwoord "
     "alleen vragen over het Nationaal Programma Onderwijs op basis van de bronnen."
 )
+AFTER_THE_SOURCES = (
+    "De bronnen gaan over de periode tot en met {year}; wat er {when} gebeurt, staat er niet in. U kunt contact "
+    "opnemen met de online helpdesk van het Nationaal Programma Onderwijs die in de bronnen wordt genoemd."
+)
 EMPTY_QUESTION = "Stelt u alstublieft een vraag over het Nationaal Programma Onderwijs."
 TOO_LONG = "Uw vraag is te lang ({n} tekens; maximaal {max}). Wilt u de vraag inkorten?"
 
@@ -692,6 +696,25 @@ def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str])
             continue  # an adjective before its noun
         out.append(word)
     return out
+
+
+# "na schooljaar 2022-2023", "vanaf 2024", "in 2025": a time the question asks about
+_TIME_ASKED = re.compile(
+    r"\b(na|vanaf|in|tijdens|per|after|from|in)\s+(?:het\s+)?(?:school\s?jaar\s+)?((?:19|20)\d\d)(?:\s*[-/]\s*((?:19|20)\d\d))?\b",
+    re.I,
+)
+
+
+def after_the_sources(question: str, latest_year: int | None) -> str | None:
+    """The phrase of a question that asks about a time after all the sources speak of ("na schooljaar 2022-2023")."""
+    if latest_year is None:
+        return None
+    for m in _TIME_ASKED.finditer(question):
+        year = int(m.group(3) or m.group(2))
+        after = m.group(1).casefold() in ("na", "after")
+        if year > latest_year or (after and year >= latest_year):
+            return m.group(0)
+    return None
 
 
 def requested_types(question: str) -> list[str]:

@@ -244,6 +244,17 @@ class Snapshot:
         return names
 
     @cached_property
+    def latest_year(self) -> int | None:
+        """The latest year the documents speak of ("tot en met schooljaar 2022-2023": 2023).
+
+        What comes after it, no source can say.
+        """
+        years = [
+            int(y) for doc in self.documents.values() for y in re.findall(r"\b(?:19|20)\d\d\b", str(doc.get("text") or ""))
+        ]
+        return max(years, default=None)
+
+    @cached_property
     def content_terms(self) -> set[str]:
         """Stemmed terms the documents say something about (``.written``: their long words as written).
 

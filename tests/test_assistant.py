@@ -609,6 +609,15 @@ def test_the_contents_of_a_thing_the_sources_only_name_are_refused(assistant: As
     assert not members.abstained and "Oberon" in members.text and "CAOP" in members.text, members.text
 
 
+def test_a_question_about_after_the_sources_period_is_refused(assistant: Assistant) -> None:
+    """The sources cover the programme until schooljaar 2022-2023; what comes after, they cannot say."""
+    answer = assistant.ask("Komt er na schooljaar 2022-2023 een vervolg op het NPO, of stopt het geld dan?")
+    assert answer.abstained and answer.reason == "after_the_sources", (answer.reason, answer.text)
+    assert "generation" not in answer.timings and "na schooljaar 2022-2023" in answer.text, answer.text
+    within = assistant.ask("Voor welke schooljaren krijgen gemeenten NPO-geld?", mode="extractive")
+    assert not within.abstained and "2022-2023" in within.text, (within.reason, within.text)
+
+
 def test_a_spending_question_finds_the_passage_about_what_the_money_goes_to(assistant: Assistant) -> None:
     """Without its frame ("Kunnen we uit het NPO-budget ... betalen?") the question finds the list of purposes."""
     question = "Kunnen we uit het NPO-budget een voorleesproject bij gezinnen thuis betalen?"

@@ -166,3 +166,11 @@ def test_colloquial_spending_questions_are_recognised() -> None:
     # where the money goes is no permission asked
     assert not guard.is_spending_question("Hoeveel geld gaat er naar het mbo?")
     assert not guard.is_spending_question("Kan een gemeente bezwaar maken tegen de hoogte van haar NPO-budget?")
+
+
+def test_a_time_after_all_the_sources_speak_of_is_recognised() -> None:
+    assert guard.after_the_sources("Komt er na schooljaar 2022-2023 een vervolg?", 2023) == "na schooljaar 2022-2023"
+    assert guard.after_the_sources("Wie is de minister in 2024?", 2023) == "in 2024"
+    assert guard.after_the_sources("Mogen we het geld in schooljaar 2022-2023 uitgeven?", 2023) is None
+    assert guard.after_the_sources("Wat gebeurt er na 2022?", 2023) is None  # the sources still speak of 2023
+    assert guard.after_the_sources("Komt er na 2023 een vervolg?", None) is None  # no years in the sources
