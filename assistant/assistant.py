@@ -495,9 +495,9 @@ class Assistant:
         # "Hoeveel gaat er naar het mbo?": the amount must be given to the mbo, not to the whole programme
         who = guard.recipient(question) if amount and not (counted or rate) else None
         who_terms = set(snapshot.keywords.query_terms(who)) if who else set()
-        # "de NPO-menukaart": a list must come from a passage that names the menukaart ("npo" alone names nothing)
         # whose phone number: the organisation the question names ("bij het CED"), else its rarest terms
         party = {t for name in acronyms(question) for t in snapshot.keywords.query_terms(name)} - {"npo"}
+        # "de NPO-menukaart": a list must come from a passage that names the menukaart ("npo" alone names nothing)
         held_by = guard.container(question) if "contents" in needed else None
         holder_terms = set(snapshot.keywords.query_terms(held_by)) - {"npo"} if held_by else set()
         best = ranked[0].score if ranked else 0.0

@@ -700,7 +700,7 @@ def unnamed_purpose(question: str, keywords: KeywordIndex, vocabulary: set[str])
 
 # "na schooljaar 2022-2023", "vanaf 2024", "in 2025": a time the question asks about
 _TIME_ASKED = re.compile(
-    r"\b(na|vanaf|in|tijdens|per|after|from|in)\s+(?:het\s+)?(?:school\s?jaar\s+)?((?:19|20)\d\d)(?:\s*[-/]\s*((?:19|20)\d\d))?\b",
+    r"\b(na|vanaf|in|tijdens|per|after|from)\s+(?:het\s+)?(?:school\s?jaar\s+)?((?:19|20)\d\d)(?:\s*[-/]\s*((?:19|20)\d\d))?\b",
     re.I,
 )
 
