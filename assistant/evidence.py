@@ -20,7 +20,7 @@ from ingest.chunking import split_sentences
 from ingest.clean import POINTER
 from ingest.index import KeywordIndex, Snapshot
 
-from .questions import ANSWER_TYPES, answer_types
+from .questions import ANSWER_TYPES, INLINE_ENUMERATION, answer_types, asked_category
 from .retrieval import Hit
 
 _MIN_SENT_CHARS = 25
@@ -186,13 +186,19 @@ class EvidenceSelector:
         vectors = self._vectors([f"{s.heading}\n{s.text}" if s.heading else s.text for s in sentences])
         dense = vectors @ np.asarray(query_vector, dtype=np.float32)
         q_terms = set(keywords.query_terms(question))
-        wanted = [ANSWER_TYPES[t][1] for t in answer_types(question)]
+        types = answer_types(question)
+        wanted = [ANSWER_TYPES[t][1] for t in types]
+        # a list question is also answered by one sentence naming several of what it asks for:
+        # "Met welke partijen …?" by "in samenwerking met scholen, kinderopvang, … en andere partijen"
+        category = set(keywords.query_terms(asked_category(question))) if "list" in types else set()
         scored = []
         for sent, sim in zip(sentences, dense):
             # per line: a long list must not win on the sheer number of words it holds
             overlap = max(keywords.weighted_overlap(q_terms, line) for line in sent.text.splitlines() if line.strip())
             rank_prior = 1.0 / math.sqrt(sent.n)
             typed = self.type_weight if any(p.search(sent.text) for p in wanted) else 0.0
+            if category and not typed and INLINE_ENUMERATION.search(sent.text) and category & set(keywords.query_terms(sent.text)):
+                typed = self.type_weight
             score = float(sim) + self.overlap_weight * overlap + 0.04 * rank_prior * sent.score + typed
             scored.append(Sentence(sent.n, sent.source, sent.text, sent.start, sent.end, score, sent.heading))
         scored.sort(key=lambda s: s.score, reverse=True)

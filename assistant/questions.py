@@ -76,6 +76,17 @@ ANSWER_TYPES = {
 }
 
 
+# three or more things in one sentence: "op cognitief, executief, sociaal en emotioneel vlak"
+INLINE_ENUMERATION = re.compile(r"(?:[\w()/-]+(?: [\w()/-]+){0,2}, ){2,}[\w()/-]+(?: [\w()/-]+){0,3} (?:en|of)\b")
+_ASKED_CATEGORY = re.compile(r"\b(?:welke|which)\s+(?:soorten\s+|soort\s+|typen\s+|kinds of\s+)?([\w-]{4,})", re.I)
+
+
+def asked_category(question: str) -> str:
+    """What a list question enumerates: "partijen" in "Met welke partijen …?" ("" when it names none)."""
+    match = _ASKED_CATEGORY.search(question)
+    return match.group(1) if match else ""
+
+
 _PART_SPLIT = re.compile(
     r"(?<=\?)\s+(?=\S)|,?\s+en\s+(?=(?:wat|wie|waar|wanneer|hoe|welke|welk|hoeveel|met welke|met wie|bij wie|"
     r"voor welke|op welk|moet|moeten|kan|kunnen|is er|zijn er|mag|mogen)\b)"

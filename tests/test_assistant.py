@@ -280,6 +280,17 @@ def test_a_list_answers_as_a_whole_even_across_passages(assistant: Assistant) ->
     _check_citations(assistant, goals)
 
 
+def test_a_list_question_is_answered_by_a_sentence_naming_several_of_what_it_asks_for(assistant: Assistant) -> None:
+    """ "Met welke partijen …?" is answered by "met scholen, kinderopvang, … en andere partijen", not by another list."""
+    skills = assistant.ask("Op welke soorten vaardigheden van leerlingen moeten de extra activiteiten precies gericht zijn?",
+                           mode="extractive")
+    assert "cognitief, executief, sociaal en emotioneel" in skills.text and "zomerschool" not in skills.text, skills.text
+    parties = assistant.ask("Met welke partijen kunnen we volgens OCW samen activiteiten opzetten met het extra NPO-geld?",
+                            mode="extractive")
+    assert "bibliotheken" in parties.text and "Regionale spreiding" not in parties.text, parties.text
+    _check_citations(assistant, parties)
+
+
 def test_each_sub_question_keeps_its_best_evidence() -> None:
     from assistant.evidence import EvidenceSelector, Sentence
     from assistant.questions import question_parts
