@@ -42,8 +42,9 @@ ANSWER_TYPES = {
         ),
         re.compile(r"€|\beuro\b|\b(miljoen|miljard)\b", re.I),
     ),
+    # "In welke fase …?" asks when; "Wat kunnen we in de voorschoolse fase doen?" does not
     "date": (
-        re.compile(r"\b(wanneer|when|welke datum|deadline|welke maand|welk moment|periode|fase|fases)\b", re.I),
+        re.compile(r"\b(wanneer|when|welke datum|deadline|welke maand|welk moment|welke (?:periode|fase|fases))\b", re.I),
         re.compile(r"\b(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|zomer|\d{4}|doorlopend|doorgaand)\b", re.I),
     ),
     "duration": (

@@ -291,6 +291,16 @@ def test_a_list_question_is_answered_by_a_sentence_naming_several_of_what_it_ask
     _check_citations(assistant, parties)
 
 
+def test_a_phase_in_which_something_happens_is_no_question_when(assistant: Assistant) -> None:
+    """ "Wat kunnen we in de voorschoolse fase doen?" asks what, not when: passages with dates do not answer it."""
+    answer = assistant.ask("Wat kunnen we met het geld doen in de voorschoolse fase, nog voor groep 1?", mode="extractive")
+    assert "Activiteiten in de voorschoolse periode" in answer.text, answer.text
+    assert "2021-2022" not in answer.text, answer.text
+    from assistant.questions import answer_types
+
+    assert "date" in answer_types("In welke fase van de planning hoort dat overleg thuis?")
+
+
 def test_each_sub_question_keeps_its_best_evidence() -> None:
     from assistant.evidence import EvidenceSelector, Sentence
     from assistant.questions import question_parts
