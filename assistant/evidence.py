@@ -185,7 +185,7 @@ class EvidenceSelector:
             return []
         vectors = self._vectors([f"{s.heading}\n{s.text}" if s.heading else s.text for s in sentences])
         dense = vectors @ np.asarray(query_vector, dtype=np.float32)
-        q_terms = set(keywords.query_terms(question))
+        q_terms = set(keywords.query_terms(question) + keywords.compound_parts(question))
         types = answer_types(question)
         wanted = [ANSWER_TYPES[t][1] for t in types]
         # a list question is also answered by one sentence naming several of what it asks for:

@@ -173,7 +173,7 @@ class HybridRetriever(BaseRetriever):
         """
         s = self.settings
         qv = np.asarray(embedding, dtype=np.float32)
-        q_terms = set(snapshot.keywords.query_terms(query))
+        q_terms = set(snapshot.keywords.query_terms(query) + snapshot.keywords.compound_parts(query))
         wanted = [ANSWER_TYPES[t][1] for t in answer_types(query) if t in s.rerank_answer_types]
         for hit in hits:
             vectors = snapshot.sentence_vectors.get(hit.record.chunk_id)

@@ -94,9 +94,34 @@ class KeywordIndex:
         )
         return [t for t in tokens[0] if t]
 
+    def compound_parts(self, query: str) -> list[str]:
+        """Stemmed parts of the query's compounds that no chunk holds whole.
+
+        Dutch writes compounds as one word: "cultuuractiviteiten" is in no source,
+        "cultuur" and "activiteiten" are. A word of 9+ letters whose stem is unknown
+        is split once into two known words of 5+ letters (a linking "s" or "en" dropped):
+        "jaarrekening" is not about a "jaar".
+        """
+        vocab = self.retriever.vocab_dict if self.ids else {}
+        if not vocab:
+            return []
+        parts: list[str] = []
+        for word in re.findall(r"[a-zà-ÿ]{9,}", clean_query(query).casefold()):
+            if self.stemmer.stemWord(word) in vocab:
+                continue
+            for cut in range(5, len(word) - 4):
+                head, tail = word[:cut], word[cut:]
+                heads = [head] + ([head[:-1]] if head.endswith("s") else []) + ([head[:-2]] if head.endswith("en") else [])
+                found = [self.stemmer.stemWord(h) for h in heads if len(h) >= 5 and self.stemmer.stemWord(h) in vocab]
+                tail_stem = self.stemmer.stemWord(tail)
+                if found and tail_stem in vocab:
+                    parts += [found[0], tail_stem]
+                    break
+        return parts
+
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """(chunk id, bm25 score) best first; only chunks sharing a term with the query."""
-        terms = self.query_terms(query)
+        terms = self.query_terms(query) + self.compound_parts(query)
         if not self.ids or not terms:
             return []
         vocab = self.retriever.vocab_dict

@@ -301,6 +301,14 @@ def test_a_phase_in_which_something_happens_is_no_question_when(assistant: Assis
     assert "date" in answer_types("In welke fase van de planning hoort dat overleg thuis?")
 
 
+def test_a_compound_the_sources_never_write_is_found_by_its_parts(assistant: Assistant) -> None:
+    """The sources name "ambtelijke capaciteit" and "medewerkers", never a "beleidsmedewerker"."""
+    sources = assistant.retrieve(
+        "Is het toegestaan om de uren van onze eigen beleidsmedewerker die het NPO coördineert uit het NPO-budget te betalen?"
+    )
+    assert "ambtelijke capaciteit" in sources[0].text, [s.text[:60] for s in sources]
+
+
 def test_each_sub_question_keeps_its_best_evidence() -> None:
     from assistant.evidence import EvidenceSelector, Sentence
     from assistant.questions import question_parts

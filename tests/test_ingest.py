@@ -327,3 +327,14 @@ def test_numbered_items_are_not_cut_after_their_number() -> None:
     text = "Stappen:\n1. Het verzamelen van data. Dit leidt tot een foto.\n2. Het duiden van de data."
     sentences = [t for _, _, t in split_sentences(text)]
     assert sentences == ["Stappen:", "1. Het verzamelen van data.", "Dit leidt tot een foto.", "2. Het duiden van de data."]
+
+
+def test_a_compound_no_text_holds_is_searched_by_its_parts() -> None:
+    """ "beleidsmedewerker" is in no text, "beleid" and "medewerkers" are; "jaarrekening" is no "jaar"."""
+    from ingest.index import KeywordIndex
+
+    texts = ["Het gemeentelijk beleid voor onderwijs.", "Medewerkers van de gemeente en het jaar 2021.", "Rekening houden met scholen."]
+    keywords = KeywordIndex.build(["a", "b", "c"], texts)
+    assert {cid for cid, _ in keywords.search("beleidsmedewerker", 3)} == {"a", "b"}
+    assert keywords.compound_parts("Hoe verantwoorden we de jaarrekening?") == []
+    assert keywords.compound_parts("Mag een beleidsmedewerker dat?") == keywords.query_terms("beleid medewerker")
