@@ -69,6 +69,11 @@ ANSWER_TYPES = {
         ),
         re.compile(r"\b(specifieke uitkering|algemene uitkering|gemeentefonds|decentralisatie-?uitkering)\b", re.I),
     ),
+    # "Wat is het doel van het NPO?" is answered by "Het programma is bedoeld om …", not by what else it is
+    "purpose": (
+        re.compile(r"\b(het doel|doel van|bedoeling|waarvoor (?:is|zijn|dient|dienen)|waartoe|bedoeld|what is the (?:aim|goal|purpose))\b", re.I),
+        re.compile(r"\b(bedoeld (?:om|voor)|(?:als|tot) doel|doel is|is gericht op|dient om|intended to|aims to)\b", re.I),
+    ),
     # a question after several things is answered by a whole list, not by one of its items
     "list": (
         re.compile(r"\b(welke [\w-]+(en|s)|wat zijn|which [\w-]+s|what are|noem|stappen|stap voor stap)\b", re.I),

@@ -309,6 +309,13 @@ def test_a_compound_the_sources_never_write_is_found_by_its_parts(assistant: Ass
     assert "ambtelijke capaciteit" in sources[0].text, [s.text[:60] for s in sources]
 
 
+def test_a_question_for_the_aim_gets_the_sentence_that_states_it(assistant: Assistant) -> None:
+    """ "Wat is het doel van …?" is answered by "Het programma is bedoeld om …", not by what else is said of it."""
+    answer = assistant.ask("Wat is in het kort het doel van het Nationaal Programma Onderwijs?", mode="extractive")
+    assert not answer.abstained and "bedoeld om onderwijsvertragingen in te lopen" in answer.text, answer.text
+    _check_citations(assistant, answer)
+
+
 def test_each_sub_question_keeps_its_best_evidence() -> None:
     from assistant.evidence import EvidenceSelector, Sentence
     from assistant.questions import question_parts
