@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     evidence_margin: float = 0.12  # sentences further below the best are noise
     evidence_max_sentences: int = 5
     evidence_max_chars: int = 900
+    # quoted in place of an answer the model could not give: no model reads it, so it may be longer
+    quote_max_chars: int = 1400
     # a chosen sentence is quoted with the next one of its paragraph when the pair stays this short:
     # "De regie ligt bij scholen ... kan dat." + "Verantwoording wordt gevraagd op schoolbestuursniveau."
     evidence_window_chars: int = 400

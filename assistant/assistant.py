@@ -446,6 +446,10 @@ class Assistant:
             yield finish(text=message, abstained=True, reason=reason + "".join(f":{_shortened(t)}" for t in unnamed[:5]))
             return
         units = selected
+        if not verified.kept and self.settings.quote_max_chars > self.settings.evidence_max_chars:
+            # quoting costs no model time: a long list the model read must not crowd out the sentence after it
+            # ("Ook als deze leerlingen niet staan ingeschreven, mag u het geld … gebruiken")
+            units = self.evidence.widen(self.evidence.extend(selected, ranked, self.settings.quote_max_chars), snapshot)
         if needed:  # the units with the asked-for fact first, then the rest of the evidence
             units = typed[:2] + [s for s in selected if not any(repeats(s, t) for t in typed[:2])]
             units = sorted(units[: self.settings.evidence_max_sentences], key=lambda s: (s.n, s.start))

@@ -222,6 +222,20 @@ class EvidenceSelector:
             out.append(unit)
         return sorted(out, key=lambda s: (s.n, s.start))
 
+    def extend(self, selected: list[Sentence], ranked: list[Sentence], max_chars: int) -> list[Sentence]:
+        """``selected`` plus the next best sentences that fit a larger budget (what a long list crowded out)."""
+        out = list(selected)
+        used = sum(len(s.text) for s in out)
+        best = ranked[0].score if ranked else 0.0
+        for sent in ranked:
+            if len(out) >= self.max_sentences or sent.score < best - self.margin:
+                break
+            if used + len(sent.text) > max_chars or any(repeats(sent, c) for c in out):
+                continue
+            out.append(sent)
+            used += len(sent.text)
+        return sorted(out, key=lambda s: (s.n, s.start))
+
     def select(self, ranked: list[Sentence]) -> list[Sentence]:
         """The top sentences within a budget, in source then document order."""
         max_sentences, max_chars = self.max_sentences, self.max_chars

@@ -395,6 +395,18 @@ def test_passages_quoted_in_place_of_a_refusal_say_why(assistant: Assistant, mon
     assert "geen direct antwoord" in answer.notice and "controleert u" in answer.notice
 
 
+def test_passages_quoted_in_place_of_a_refusal_are_not_crowded_out_by_a_long_list(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The letter's list of activities fills the model's budget; quoted instead, the permission after it fits too."""
+    _model_replies(monkeypatch, "NIET_IN_BRONNEN")
+    answer = assistant.ask("Mogen we het NPO-geld ook gebruiken voor leerplichtige kinderen die al maanden thuiszitten "
+                           "en bij geen enkele school zijn ingeschreven?")
+    assert answer.fallback and "thuiszitten" in answer.text, (answer.reason, answer.text)
+    assert "mag u het geld van het Nationaal Programma Onderwijs gebruiken" in answer.text, answer.text
+    _check_citations(assistant, answer)
+
+
 def test_a_claim_the_sources_contradict_is_answered_with_the_passage_when_the_model_refuses(
     assistant: Assistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
