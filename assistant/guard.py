@@ -606,7 +606,7 @@ def _known_parts(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> boo
 
 
 # "Mag NPO-geld worden gebruikt voor schoolreisjes?": a question whether money may go to something
-_PERMISSION = re.compile(r"(?:^|[.!?]\s+)\W*(en\s+)?(mag|mogen|kan|kunnen|is het toegestaan|is het mogelijk)\b", re.I)
+_PERMISSION = re.compile(r"^\W*(en\s+)?(mag|mogen|kan|kunnen|is het toegestaan|is het mogelijk)\b", re.I)
 _MONEY_WORDS = r"(?:geld|middelen|budget|potje)"  # "uit het npo-potje"
 _MONEY = re.compile(_MONEY_WORDS + r"\b", re.I)
 # what the money would go to: after the first "voor/aan/naar", up to the next clause; or "om X te betalen"
