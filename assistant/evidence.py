@@ -33,6 +33,10 @@ _ANAPHOR = re.compile(
 )
 
 
+# the line after a list that says what to do in its cases: "Neem dan contact op met …", "Kijk dan op …"
+_CONSEQUENCE = re.compile(r"\s*\n\s*(?:[A-Z][a-z]+ dan|Dan)\b[^\n]{3,200}")
+
+
 @dataclass(frozen=True)
 class Sentence:
     n: int  # the number of the source it belongs to
@@ -273,6 +277,13 @@ class EvidenceSelector:
         widened: list[Sentence] = []
         for sent in selected:
             doc = snapshot.documents.get(sent.source, {}).get("text", "")
+            if doc and "\n" in sent.text.strip() and doc[sent.start : sent.end] == sent.text:
+                # a list followed by what to do in those cases: "… • of als u een fusiegemeente bent …"
+                # -> "Neem dan contact op met Eline Verheijen"
+                after = _CONSEQUENCE.match(doc, sent.end)
+                if after and _LIST_ITEM.match(sent.text.strip().splitlines()[-1].strip()):
+                    end = after.end()
+                    sent = Sentence(sent.n, sent.source, doc[sent.start : end], sent.start, end, sent.score, sent.heading)
             if not doc or "\n" in sent.text.strip() or doc[sent.start : sent.end] != sent.text:
                 widened.append(sent)
                 continue

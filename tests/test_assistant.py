@@ -279,6 +279,16 @@ def test_a_sentence_is_quoted_with_the_one_it_refers_to(assistant: Assistant) ->
     _check_citations(assistant, answer)
 
 
+def test_a_list_of_cases_comes_with_what_to_do_in_them(assistant: Assistant) -> None:
+    """ "… of als u een fusiegemeente bent …" is followed by "Neem dan contact op met Eline Verheijen": quoted together."""
+    answer = assistant.ask("Wij zijn een fusiegemeente met ruim 45.000 inwoners maar met zelfstandige kernen. "
+                           "Kunnen we dan toch iets met die ondersteuning?", mode="extractive")
+    assert "zelfstandig functionerende kernen." in answer.text and "Neem dan contact op met Eline Verheijen" in answer.text
+    _check_citations(assistant, answer)
+    quote = next(c.quote for c in answer.citations if "fusiegemeente" in c.quote)
+    assert quote.rstrip().endswith("Neem dan contact op met Eline Verheijen"), quote
+
+
 def test_a_list_answers_as_a_whole_even_across_passages(assistant: Assistant) -> None:
     """All spending goals, the first ones in the passage before the one retrieval found."""
     goals = assistant.ask("Welke NPO-bestedingsdoelen noemt de CED-Groep voor gemeenten?", mode="extractive")
