@@ -18,7 +18,11 @@ def is_claim_check(question: str) -> bool:
 # What kind of answer a question asks for, and how a sentence shows it has one.
 ANSWER_TYPES = {
     "number": (
-        re.compile(r"\b(hoeveel|hoe groot|hoe hoog|welk bedrag|bedrag|budget|percentage|aantal|how much|how many|amount)\b", re.I),
+        # "Mogen we het NPO-budget inzetten voor …?" names the budget without asking a figure
+        re.compile(
+            r"\b(hoeveel|hoe groot|hoe hoog|welk bedrag|bedrag|wat is het (?:budget|aantal)|percentage|how much|how many|amount)\b",
+            re.I,
+        ),
         re.compile(r"\d"),
     ),
     # the price of something: "en moeten we daar zelf voor betalen?" is answered by "kosteloos"

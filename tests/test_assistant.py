@@ -308,6 +308,17 @@ def test_a_list_question_is_answered_by_a_sentence_naming_several_of_what_it_ask
     _check_citations(assistant, parties)
 
 
+def test_naming_the_budget_is_no_question_for_a_figure(assistant: Assistant) -> None:
+    """ "Mogen we het NPO-budget inzetten voor …?" asks what the money may go to: a list with "0 tot 23 jaar" does not win."""
+    answer = assistant.ask("Mogen we het NPO-budget inzetten om meer peuters naar de vve te krijgen en extra ondersteuning "
+                           "in de peutergroepen te bieden?", mode="extractive")
+    assert "Activiteiten in de voorschoolse periode" in answer.text, answer.text
+    assert "leesbevordering van 0 tot 23 jaar" not in answer.text, answer.text
+    from assistant.questions import answer_types
+
+    assert "number" in answer_types("Krijgt elke gemeente hetzelfde bedrag uit het NPO?")
+
+
 def test_a_phase_in_which_something_happens_is_no_question_when(assistant: Assistant) -> None:
     """ "Wat kunnen we in de voorschoolse fase doen?" asks what, not when: passages with dates do not answer it."""
     answer = assistant.ask("Wat kunnen we met het geld doen in de voorschoolse fase, nog voor groep 1?", mode="extractive")
