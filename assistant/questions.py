@@ -78,6 +78,11 @@ ANSWER_TYPES = {
         re.compile(r"\b(het doel|doel van|bedoeling|waarvoor (?:is|zijn|dient|dienen)|waartoe|bedoeld|what is the (?:aim|goal|purpose))\b", re.I),
         re.compile(r"\b(bedoeld (?:om|voor)|(?:als|tot) doel|doel is|is gericht op|dient om|intended to|aims to)\b", re.I),
     ),
+    # "Welke minister heeft de brief ondertekend?" is answered by the signature, not by who else the letter names
+    "signatory": (
+        re.compile(r"\b(ondertekend|ondertekent|ondertekende|getekend|ondertekenaar|afzender|wie schreef|signed)\b", re.I),
+        re.compile(r"\b(met vriendelijke groet|hoogachtend|kind regards)\b", re.I),
+    ),
     # a question after several things is answered by a whole list, not by one of its items
     "list": (
         re.compile(r"\b(welke [\w-]+(en|s)|wat zijn|which [\w-]+s|what are|noem|stappen|stap voor stap)\b", re.I),

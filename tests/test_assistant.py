@@ -226,6 +226,14 @@ def test_the_letter_is_signed_by_name(assistant: Assistant) -> None:
     _check_citations(assistant, answer)
 
 
+def test_the_signer_named_by_the_model_is_kept_with_the_signature(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ "Welke minister heeft de brief ondertekend?" ranks the signature first: the model's answer is not weak evidence."""
+    _model_replies(monkeypatch, "De minister voor Basis- en Voortgezet Onderwijs en Media [1].")
+    answer = assistant.ask("Welke minister heeft de NPO-brief aan de wethouders Onderwijs en Jeugd ondertekend?")
+    assert not answer.abstained and "Arie Slob" in answer.text, (answer.reason, answer.text)
+    _check_citations(assistant, answer)
+
+
 def test_asked_for_contact_details_come_from_the_right_party(assistant: Assistant) -> None:
     """A phone number is only an answer when its document is about whom the user asked for."""
     for question in ("Welk telefoonnummer kan ik bellen bij de CED-Groep?", "Wie moet ik bellen bij CED voor advies over onze aanpak?"):
