@@ -61,7 +61,7 @@ ANSWER_TYPES = {
     ),
     "contact": (
         re.compile(r"(e-?mail|mailadres|mail adres|telefoon|nummer|bellen|\bcall\b|phone|contact|wie kan ik|bij wie|contactpersoon|terecht)", re.I),
-        re.compile(r"(@|\b0\d[\d -]{7,}|contact op(?:nemen)? met|terecht bij|helpdesk)", re.I),
+        re.compile(r"(@|\b0\d[\d -]{7,}|contact op met|terecht bij|helpdesk)", re.I),
     ),
     # how the money reaches the gemeente: "Via welke route krijgen we het geld binnen, gemeentefonds of iets anders?"
     # is answered by the funding instrument ("in de vorm van een specifieke uitkering")

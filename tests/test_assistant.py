@@ -253,13 +253,6 @@ def test_asked_for_contact_details_come_from_the_right_party(assistant: Assistan
         assert "06-" not in answer.text and "@" not in answer.text
 
 
-def test_whom_to_contact_is_answered_by_contact_opnemen_met(assistant: Assistant) -> None:
-    """ "kunt u contact opnemen met het Platform …" names the contact; another party's phone number does not."""
-    answer = assistant.ask("Met wie kan een school contact opnemen over aansluiting bij een opleidingsschool?", mode="extractive")
-    assert not answer.abstained and "Platform Samen Opleiden" in answer.text, answer.text
-    assert "06-" not in answer.text and "@" not in answer.text, answer.text
-
-
 def test_a_question_how_the_money_arrives_finds_the_funding_instrument(assistant: Assistant) -> None:
     """"Via welke route …, gemeentefonds of iets anders?" is answered by "in de vorm van een specifieke uitkering"."""
     for question in ("Via welke route krijgen we het NPO-geld als gemeente binnen, gemeentefonds of iets anders?",
