@@ -106,13 +106,14 @@ class KeywordIndex:
         if not vocab:
             return []
         parts: list[str] = []
-        for word in re.findall(r"[a-zà-ÿ]{9,}", clean_query(query).casefold()):
+        # each word once; a "word" of 40+ letters is no compound but pasted or hostile text (quadratic to split)
+        for word in dict.fromkeys(re.findall(r"\b[a-zà-ÿ]{9,40}\b", clean_query(query).casefold())):
             if self.stemmer.stemWord(word) in vocab:
                 continue
             for cut in range(5, len(word) - 4):
                 head, tail = word[:cut], word[cut:]
                 heads = [head] + ([head[:-1]] if head.endswith("s") else []) + ([head[:-2]] if head.endswith("en") else [])
-                found = [self.stemmer.stemWord(h) for h in heads if len(h) >= 5 and self.stemmer.stemWord(h) in vocab]
+                found = [stem for stem in (self.stemmer.stemWord(h) for h in heads if len(h) >= 5) if stem in vocab]
                 tail_stem = self.stemmer.stemWord(tail)
                 if found and tail_stem in vocab:
                     parts += [found[0], tail_stem]
