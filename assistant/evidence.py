@@ -37,6 +37,12 @@ _ANAPHOR = re.compile(
 _CONSEQUENCE = re.compile(r"\s*\n\s*(?:[A-Z][a-z]+ dan|Dan)\b[^\n]{3,200}")
 
 
+def _enumerates(text: str) -> bool:
+    """Three or more things in one line; a line is searched up to 600 characters (the regex is quadratic
+    on an unbroken run of words, which an uploaded document may hold)."""
+    return any(INLINE_ENUMERATION.search(line[:600]) for line in text.splitlines())
+
+
 @dataclass(frozen=True)
 class Sentence:
     n: int  # the number of the source it belongs to
@@ -201,7 +207,7 @@ class EvidenceSelector:
             overlap = max(keywords.weighted_overlap(q_terms, line) for line in sent.text.splitlines() if line.strip())
             rank_prior = 1.0 / math.sqrt(sent.n)
             typed = self.type_weight if any(p.search(sent.text) for p in wanted) else 0.0
-            if category and not typed and INLINE_ENUMERATION.search(sent.text) and category & set(keywords.query_terms(sent.text)):
+            if category and not typed and category & keywords.document_terms(sent.text) and _enumerates(sent.text):
                 typed = self.type_weight
             score = float(sim) + self.overlap_weight * overlap + 0.04 * rank_prior * sent.score + typed
             scored.append(Sentence(sent.n, sent.source, sent.text, sent.start, sent.end, score, sent.heading))
