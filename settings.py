@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     rerank_overlap_weight: float = 0.1
     # a passage holding what the question asks for (an e-mail address, a month) ranks higher
     rerank_type_weight: float = 0.05
-    rerank_answer_types: tuple[str, ...] = ("contact", "date", "duration", "money", "instrument")
+    rerank_answer_types: tuple[str, ...] = ("contact", "date", "duration", "money", "instrument", "allocation")
     # search a question's glossary words with the sources' terms (assistant/glossary.json); glossary words
     # count as known subjects either way (the abstention checks do not read settings)
     use_glossary: bool = True

@@ -537,7 +537,7 @@ _FUNCTION_WORDS = {
     "eventueel", "eventuele", "trouwens", "voorlopig", "tenminste", "uiteindelijk", "binnenkort", "tegelijk",
     "tegelijkertijd", "momenteel", "uitsluitend", "verschillende", "nogmaals", "iedereen", "allebei", "waarschijnlijk",
     "daadwerkelijk", "uiteraard", "sowieso", "gewoonweg", "nauwelijks", "regelmatig", "maximaal", "minimaal",
-    "minstens", "hoogstens", "überhaupt", "ueberhaupt",
+    "minstens", "hoogstens", "überhaupt", "ueberhaupt", "verhouding", "verhoudingsgewijs",  # "naar verhouding evenveel"
     # a month or day is a value an answer may correct ("pas in september?" - "in juli"), not a thing
     "januari", "februari", "augustus", "september", "oktober", "november", "december", "woensdag", "donderdag",
     "vrijdag", "zaterdag",

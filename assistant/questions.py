@@ -83,6 +83,16 @@ ANSWER_TYPES = {
         re.compile(r"\b(ondertekend|ondertekent|ondertekende|getekend|ondertekenaar|afzender|wie schreef|signed)\b", re.I),
         re.compile(r"\b(met vriendelijke groet|hoogachtend|kind regards)\b", re.I),
     ),
+    # how the money is divided: "Krijgt iedere gemeente naar verhouding evenveel, of zit er een verdeelsleutel
+    # achter?" is answered by "Gemeenten met veel leerlingen met een hoog risico … ontvangen meer geld"
+    "allocation": (
+        re.compile(
+            r"\b(verdeelsleutel|verdeling|hoe (?:wordt|worden|is|zijn) (?:\w+\s+){0,4}verdeeld|naar rato|naar verhouding|"
+            r"evenveel|(?:precies\s+)?hetzelfde (?:bedrag\s+)?(?:krijgt|krijgen|ontvangt|ontvangen)|how is (?:\w+\s+){0,3}divided)\b",
+            re.I,
+        ),
+        re.compile(r"\b((?:ontvangen|ontvangt|krijgen|krijgt) meer (?:geld|middelen)|verdeeld (?:naar|op basis|volgens)|naar rato|verdeelsleutel)\b", re.I),
+    ),
     # a question after several things is answered by a whole list, not by one of its items
     "list": (
         re.compile(r"\b(welke [\w-]+(en|s)|wat zijn|which [\w-]+s|what are|noem|stappen|stap voor stap)\b", re.I),

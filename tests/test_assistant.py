@@ -345,6 +345,17 @@ def test_a_question_for_the_aim_gets_the_sentence_that_states_it(assistant: Assi
     _check_citations(assistant, answer)
 
 
+def test_a_question_how_the_money_is_divided_gets_the_rule_that_divides_it(assistant: Assistant) -> None:
+    """ "Krijgt elke gemeente naar verhouding evenveel?" is answered by who gets more, not by the total budget."""
+    answer = assistant.ask("Hoe wordt het geld verdeeld, krijgen alle gemeenten naar verhouding evenveel?", mode="extractive")
+    assert not answer.abstained and "ontvangen meer geld" in answer.text, answer.text
+    _check_citations(assistant, answer)
+    assert "verhouding" not in guard.unnamed_things(
+        "Krijgt elke gemeente naar verhouding evenveel?", assistant.reader.snapshot().keywords,
+        assistant.reader.snapshot().content_terms,
+    )
+
+
 def test_each_sub_question_keeps_its_best_evidence() -> None:
     from assistant.evidence import EvidenceSelector, Sentence
     from assistant.questions import question_parts
