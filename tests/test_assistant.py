@@ -664,6 +664,19 @@ def test_words_users_type_find_what_the_sources_call_otherwise(assistant: Assist
     assert with_source_terms("Wat is de rol van de gemeente?") == "Wat is de rol van de gemeente?"
 
 
+def test_a_spending_question_in_everyday_words_finds_the_listed_purpose(assistant: Assistant) -> None:
+    """ "Nascholing voor directeuren" is "professionalisering van schoolleiders" in the list of bestedingsdoelen."""
+    question = "Mag de gemeente NPO-geld besteden aan nascholing van schooldirecteuren?"
+    snapshot = assistant.reader.snapshot()
+    assert guard.unnamed_things(question, snapshot.keywords, snapshot.content_terms) == []
+    answer = assistant.ask(question, mode="extractive")
+    assert not answer.abstained and "professionalisering van schoolleiders" in answer.text, (answer.reason, answer.text)
+    _check_citations(assistant, answer)
+    assert with_source_terms("trainingen voor onze beleidsmedewerkers") == (
+        "trainingen voor onze beleidsmedewerkers (professionalisering, ambtelijke capaciteit)"
+    )
+
+
 def test_a_percentage_or_frequency_no_source_gives_is_refused_before_the_model(assistant: Assistant) -> None:
     """The only percentage in the sources is the share of doelgroepkinderen; no source says how often."""
     for question in ("Welk percentage van het NPO-budget mag maximaal naar ambtelijke capaciteit?",
