@@ -403,7 +403,8 @@ class Assistant:
         # answer ("renovatie van een gymzaal") the nearest passages score high too.
         if refused:
             reason, needed_score = "model_not_found", self.settings.min_overrule_evidence
-            if guard.is_spending_question(standalone):  # its subject passed unnamed_purpose above
+            spending = guard.spending_sentence(standalone)  # also after context: "Er zit bij ons een kind … Mogen we …?"
+            if spending and not guard.unnamed_purpose(spending, snapshot.keywords, snapshot.content_terms):
                 needed_score = self.settings.min_spending_overrule_evidence
             if is_claim_check(standalone):
                 needed_score = min(needed_score, self.settings.min_claim_overrule_evidence)

@@ -635,6 +635,18 @@ def is_spending_question(question: str) -> bool:
     return bool(_PERMISSION.search(question) and _MONEY.search(question) and _SPENDING.search(question))
 
 
+_SENTENCE_BREAK = re.compile(r"(?<=[.?!])\s+(?=[A-Z])")
+
+
+def spending_sentence(question: str) -> str | None:
+    """The sentence of a question that asks whether the money may be spent, also after context.
+
+    "Er zit bij ons een kind al maanden thuis. Mogen we daar NPO-middelen voor inzetten?"
+    Only the refusal threshold reads this: searching the last sentence alone loses the context.
+    """
+    return next((s for s in _SENTENCE_BREAK.split(question.strip()) if is_spending_question(s)), None)
+
+
 # the words every spending question shares: they find passages about spending NPO money in general
 _SPENDING_FRAME = re.compile(
     r"\b(en|mag|mogen|kan|kunnen|is het toegestaan|toegestaan|we|wij|je|ik|u|gemeenten?|de gemeente|ook|het|de|een|"

@@ -15,6 +15,7 @@ from assistant import Assistant, get_assistant
 from assistant import guard
 from assistant.glossary import with_source_terms
 from assistant.guard import is_english
+from assistant.prompts import NOT_FOUND_MARKER
 from assistant.retrieval import HybridRetriever, Hit
 from conftest import ROOT, free_port
 from ingest.index import ChunkRecord
@@ -788,6 +789,21 @@ def test_money_for_something_no_source_names_is_refused_before_the_model(assista
                                  snapshot.content_terms) == ["schoolreisjes"]
     assert guard.is_spending_question("Kunnen we met NPO-middelen samen met de bibliotheek activiteiten organiseren?")
     assert not guard.is_spending_question("Kan een gemeente bezwaar maken tegen de hoogte van haar NPO-budget?")
+
+
+def test_a_spending_question_after_context_is_overruled_like_one_without(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prompt plumbing with a fake model that refuses: a sentence of context before "Mogen we …?" does not raise
+    the evidence needed to quote the sources instead (the spending threshold, not the general one)."""
+    question = ("Bij ons zitten twee leerplichtige jongeren al een half jaar thuis zonder inschrijving op een school. "
+                "Mogen we het NPO-budget ook voor hen inzetten?")
+    assert guard.spending_sentence(question) == "Mogen we het NPO-budget ook voor hen inzetten?"
+    assert guard.spending_sentence("Hoeveel geld gaat er naar het mbo? Wanneer horen we dat?") is None
+    _model_replies(monkeypatch, NOT_FOUND_MARKER)
+    answer = assistant.ask(question)
+    settings = assistant.settings
+    assert settings.min_spending_overrule_evidence <= answer.evidence_score < settings.min_overrule_evidence, answer.evidence_score
+    assert not answer.abstained and "niet staan ingeschreven" in answer.text, (answer.reason, answer.text)
+    _check_citations(assistant, answer)
 
 
 def test_passages_are_not_quoted_for_a_thing_no_source_names(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
