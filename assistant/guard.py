@@ -92,6 +92,7 @@ _NPO_TERMS = re.compile(
 )
 _CAPITAL_OR_NUMBER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z]{2,}\b|[A-Z][\w-]{2,}|\d{4}|\d+[.,]?\d*)\b")
 _ACRONYM = re.compile(r"^[A-Z]{2,}$")
+_POPULATION = re.compile(r"\s*inwoners\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -172,11 +173,14 @@ def missing_specific_terms(question: str, keywords: KeywordIndex, vocabulary: se
     vocab = vocabulary if vocabulary is not None else (keywords.retriever.vocab_dict if keywords.ids else {})
     english = is_english(question)
     missing = []
-    for match in _CAPITAL_OR_NUMBER.finditer(asked_part(question)):
+    asked = asked_part(question)
+    for match in _CAPITAL_OR_NUMBER.finditer(asked):
         word = match.group(1)
         is_number = word[0].isdigit()
         if is_number and len(word) < 4 and "," not in word and "." not in word:
             continue
+        if is_number and _POPULATION.match(asked, match.end()):
+            continue  # "wij hebben zo'n 41.500 inwoners": the asker's own size, compared with the sources' limits
         if english and not is_number and not _ACRONYM.match(word):
             continue
         terms = keywords.query_terms(word)
@@ -735,6 +739,10 @@ def requested_types(question: str) -> list[str]:
     types = [name for name, (ask, _) in REQUESTED_TYPES.items() if ask.search(question)]
     if {"money", "percentage"} & set(types):  # the number asked for is an amount or a share
         types = [t for t in types if t != "number"]
+    if ANSWER_TYPES["allocation"][0].search(question):
+        # "Krijgt elke gemeente hetzelfde bedrag, of telt mee hoeveel kinderen …?" asks how the money is divided:
+        # "Gemeenten met veel leerlingen met een hoog risico … ontvangen meer geld" answers it without a figure
+        types = [t for t in types if t not in ("number", "money")]
     return types
 
 

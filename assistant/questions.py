@@ -80,7 +80,11 @@ ANSWER_TYPES = {
     ),
     # "Welke minister heeft de brief ondertekend?" is answered by the signature, not by who else the letter names
     "signatory": (
-        re.compile(r"\b(ondertekend|ondertekent|ondertekende|getekend|ondertekenaar|afzender|wie schreef|signed)\b", re.I),
+        re.compile(
+            r"\b(ondertekend|ondertekent|ondertekende|getekend|ondertekenaar|afzender|wie schreef|signed|"
+            r"van (?:wie|welke \w+) (?:is|kwam|komt) (?:de|die|deze) brief)\b",
+            re.I,
+        ),
         re.compile(r"\b(met vriendelijke groet|hoogachtend|kind regards)\b", re.I),
     ),
     # how the money is divided: "Krijgt iedere gemeente naar verhouding evenveel, of zit er een verdeelsleutel
@@ -88,7 +92,8 @@ ANSWER_TYPES = {
     "allocation": (
         re.compile(
             r"\b(verdeelsleutel|verdeling|hoe (?:wordt|worden|is|zijn) (?:\w+\s+){0,4}verdeeld|naar rato|naar verhouding|"
-            r"evenveel|(?:precies\s+)?hetzelfde (?:bedrag\s+)?(?:krijgt|krijgen|ontvangt|ontvangen)|how is (?:\w+\s+){0,3}divided)\b",
+            r"evenveel|(?:precies\s+)?hetzelfde (?:bedrag\s+)?(?:krijgt|krijgen|ontvangt|ontvangen)|"
+            r"(?:krijgt|krijgen|ontvangt|ontvangen)\s+(?:\w+\s+){0,3}(?:hetzelfde|even veel)|how is (?:\w+\s+){0,3}divided)\b",
             re.I,
         ),
         re.compile(r"\b((?:ontvangen|ontvangt|krijgen|krijgt) meer (?:geld|middelen)|verdeeld (?:naar|op basis|volgens)|naar rato|verdeelsleutel)\b", re.I),

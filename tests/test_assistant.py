@@ -90,6 +90,10 @@ def test_no_amount_or_date_for_a_subject_the_sources_never_mention(assistant: As
     context = assistant.ask("Wij zijn een gemeente in Drenthe met 25.000 inwoners. Komen wij in aanmerking voor "
                             "begeleiding als kleinere gemeente?", mode="extractive")
     assert not context.abstained and "40.000" in context.text, (context.reason, context.text)
+    # nor is the asker's own number of inwoners inside the question: it is compared with the sources' limit
+    own_size = assistant.ask("wij hebben ruim 41.500 inwoners, komen we dan nog in aanmerking voor de begeleiding "
+                             "voor kleinere gemeenten?", mode="extractive")
+    assert not own_size.abstained and "40.000" in own_size.text, (own_size.reason, own_size.text)
     utrecht = assistant.ask("Welke bedragen krijgt de gemeente Utrecht?", mode="extractive")
     assert utrecht.abstained and utrecht.reason == "missing_terms:Utrecht", utrecht.reason
     # a long name is not known because a corpus word shares its first letters ("Staatscourant", "staat")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from assistant import guard
 from assistant.guard import is_injection, is_out_of_scope, strip_injection
+from assistant.questions import answer_types
 
 
 def test_injections_are_recognised() -> None:
@@ -97,6 +98,16 @@ def test_members_asked_for_by_name_are_answered_only_by_names() -> None:
         assert "names" not in guard.requested_types(other), other
     assert guard.has_requested("De gemeenten Utrecht, Zwolle en Almere doen mee.", ["names"])
     assert not guard.has_requested("Kleinere gemeenten, tot ongeveer 40.000 inwoners, komen in aanmerking.", ["names"])
+
+
+def test_a_question_how_the_money_is_divided_asks_no_figure() -> None:
+    """ "ontvangen meer geld" answers it; requiring a figure refused it before the model was asked."""
+    question = "Krijgt elke gemeente hetzelfde bedrag, of telt mee hoeveel leerlingen met een achterstand er wonen?"
+    assert "allocation" in answer_types(question)
+    assert not {"number", "money"} & set(guard.requested_types(question))
+    assert "money" in guard.requested_types("Hoeveel geld krijgt elke gemeente?")
+    assert "signatory" in answer_types("Van welke bewindspersoon kwam die brief?")
+    assert "signatory" in answer_types("Van wie is de brief aan de wethouders?")
 
 
 def test_who_receives_an_amount_asked_for() -> None:
