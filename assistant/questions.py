@@ -30,7 +30,8 @@ ANSWER_TYPES = {
         # "Wat rekent de CED-Groep per uur?", "Hebben ze een tarief per traject?"
         re.compile(
             r"\bwat (kost|kosten|rekent|rekenen)\b|\bmoeten\s+(we|wij|gemeenten)\b.{0,40}\bbetalen\b|"
-            r"\bwat\s+moeten\b.{0,40}\bbetalen\b|\b(tarief|tarieven|prijs|prijzen)\b",
+            r"\bwat\s+moeten\b.{0,40}\bbetalen\b|\b(tarief|tarieven|prijs|prijzen)\b|"
+            r"\bkost(?:en)?\s+(?:het|dat|die|dit|deze)\b",  # "Kost die begeleiding ons iets?"
             re.I,
         ),
         re.compile(r"\b(kosteloos|gratis|kosten|euro)\b|€", re.I),
@@ -97,6 +98,12 @@ ANSWER_TYPES = {
             re.I,
         ),
         re.compile(r"\b((?:ontvangen|ontvangt|krijgen|krijgt) meer (?:geld|middelen)|verdeeld (?:naar|op basis|volgens)|naar rato|verdeelsleutel)\b", re.I),
+    ),
+    # what a name or term stands for: "Waar staan de vier D's voor?" is answered by "Dit staat voor Data, Duiden, …"
+    "definition": (
+        re.compile(r"\bwaar\s+(?:staat|staan)\b.{0,60}\bvoor\b|\bwat\s+(?:betekent|betekenen|houdt|houden)\b|"
+                   r"\bwat\s+(?:wordt|is)\s+(?:er\s+)?bedoeld\s+met\b|\bwhat does\b.{0,40}\b(?:stand for|mean)\b", re.I),
+        re.compile(r"\b(staat voor|staan voor|betekent|houdt in|dat wil zeggen|wil zeggen|wordt bedoeld|stands for)\b", re.I),
     ),
     # a question after several things is answered by a whole list, not by one of its items
     "list": (

@@ -108,6 +108,10 @@ def test_a_question_how_the_money_is_divided_asks_no_figure() -> None:
     assert "money" in guard.requested_types("Hoeveel geld krijgt elke gemeente?")
     assert "signatory" in answer_types("Van welke bewindspersoon kwam die brief?")
     assert "signatory" in answer_types("Van wie is de brief aan de wethouders?")
+    # what a term stands for, and a price asked without "wat kost"
+    assert "definition" in answer_types("Waar staan de vier D's voor in de werkwijze van de CED-Groep?")
+    assert "definition" not in answer_types("Wat staat er in de brief over de vier D's?")
+    assert "cost" in answer_types("Kost die begeleiding ons als gemeente iets?")
 
 
 def test_who_receives_an_amount_asked_for() -> None:
