@@ -35,6 +35,12 @@ _REFUSAL = re.compile(
     re.IGNORECASE,
 )
 _FREE = re.compile(r"\b(kosteloos|gratis|kosteloze)\b", re.IGNORECASE)
+# a price: "kosteloos", or an amount said to be what something costs ("kost € 1.200 per traject")
+_PRICE = re.compile(
+    r"\b(kosteloos|gratis|kosteloze)\b|(€|\beuro\b).{0,80}\b(kost\w*|tarie\w*|prijs\w*|betal\w*)\b"
+    r"|\b(kost\w*|tarie\w*|prijs\w*|betal\w*)\b.{0,80}(€|\beuro\b)",
+    re.IGNORECASE,
+)
 _FIGURES = {"number", "money"}  # requested kinds of fact that are amounts or counts
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -427,6 +433,10 @@ class Assistant:
             guard.counted_noun(question) or guard.RATE.search(question) or self._free_of_charge(question, typed)
             or (typed and guard.recipient(question))  # "€ 300 miljoen aan gemeenten": typed evidence names the recipient
         ):
+            strong = False
+        # "Wat kost het als we de CED-Groep inhuren?": passages quoted instead of an answer must give a price
+        # ("kosteloos", an amount in euro); the nearest passages about the party asked for do not
+        if not verified.kept and guard.asks_price(question) and not any(_PRICE.search(s.text) for s in typed[:2]):
             strong = False
         # quoted instead of the answer, the passages must still be about the organisation asked about:
         # "Welke rol speelt de GGD bij de schoolscan?" is not answered by passages that never name the GGD

@@ -25,6 +25,8 @@ from .retrieval import Hit
 
 _MIN_SENT_CHARS = 25
 _LIST_ITEM = re.compile(r"^(- |\d+[.)] )")
+# an item that is only a title, its text on the lines below: "- Online informatie en kennisdeling" (no end mark)
+_TITLE_ITEM = re.compile(r"^(- |\d+[.)] )[^\n]{1,98}[^\s.!?;:,]$")
 # "E-mail: a@b.nl", "Tel: 06-..." under a lead-in such as "Neem contact op met X:"
 _LABEL_LINE = re.compile(r"^[A-Z][\w-]{0,15}\.?:\s*\S")
 # A sentence that leans on the one before it ("Dit staat voor Data, Duiden, ...")
@@ -73,15 +75,25 @@ def _list_start(doc_text: str, start: int, max_chars: int = 1200) -> int:
 
 
 def _list_end(doc_text: str, start: int, max_chars: int = 1200) -> int:
-    """Where the list starting at ``start`` (its lead-in or first item) ends in the document."""
+    """Where the list starting at ``start`` (its lead-in or first item) ends in the document.
+
+    An item that is only a title ("- Online informatie en kennisdeling", with its paragraph on
+    the very next line) keeps that paragraph: the title alone says nothing of what is offered.
+    """
     spans = split_sentences(doc_text[start : start + max_chars + 400], start)
     end = spans[0][1] if spans else start
     in_list = bool(spans) and bool(_LIST_ITEM.match(spans[0][2]))
+    titled = bool(spans) and bool(_TITLE_ITEM.match(spans[0][2]))  # the last item was a title
+    in_body = False  # in the paragraph under a title item
     for s2, e2, t2 in spans[1:]:
-        same_line = "\n" not in doc_text[end:s2]  # an item's second sentence
-        if not (_LIST_ITEM.match(t2) or _LABEL_LINE.match(t2) or (in_list and same_line)) or e2 - start > max_chars:
+        gap = doc_text[end:s2]
+        same_line = "\n" not in gap  # an item's second sentence
+        item = bool(_LIST_ITEM.match(t2))
+        body = not item and ((titled and gap.count("\n") == 1) or (in_body and same_line))
+        if not (item or _LABEL_LINE.match(t2) or (in_list and same_line) or body) or e2 - start > max_chars:
             break
-        in_list = in_list or bool(_LIST_ITEM.match(t2) or _LABEL_LINE.match(t2))
+        in_list = in_list or item or bool(_LABEL_LINE.match(t2))
+        titled, in_body = item and bool(_TITLE_ITEM.match(t2)), body
         end = e2
     return end
 

@@ -406,6 +406,8 @@ def counts(text: str, noun: str) -> bool:
 # "Hoeveel geld is er gereserveerd voor het speciaal onderwijs?"
 _RECIPIENT = (
     re.compile(r"^hoeveel\s+(?:[\w-]+\s+)?(?:krijgt|krijgen|ontvangt|ontvangen)\s+(?:de|het|een|die|alle)?\s*([a-zà-ÿ][\w-]*)", re.I),
+    # "Krijgen kinderopvangorganisaties zelf ook een eigen budget, en hoeveel dan?"
+    re.compile(r"^(?:krijgt|krijgen|ontvangt|ontvangen)\s+(?:de|het|een|die|alle)?\s*([a-zà-ÿ][\w-]*)(?=.*\bhoeveel\b)", re.I),
     re.compile(
         r"\bhoeveel\b[^?]*?\b(?:(?:gaat|gaan|ging|gingen)\s+(?:er\s+)?naar|voor)\s+(?:de|het|een|die|alle)?\s*([a-zà-ÿ][\w-]*)",
         re.I,
@@ -433,7 +435,7 @@ def recipient(question: str) -> str | None:
     An amount given to someone else (the € 8,5 miljard for the whole programme) does not answer
     "Hoeveel gaat er naar het mbo?"; the sentence with the figure must name the recipient.
     """
-    m = _RECIPIENT[0].search(question.strip()) or _RECIPIENT[1].search(question)
+    m = _RECIPIENT[0].search(question.strip()) or _RECIPIENT[1].search(question.strip()) or _RECIPIENT[2].search(question)
     if not m:
         return None
     word = m.group(1).casefold().strip("-")
@@ -612,7 +614,8 @@ def _known_parts(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> boo
 # "Mag NPO-geld worden gebruikt voor schoolreisjes?": a question whether money may go to something
 _PERMISSION = re.compile(r"^\W*(en\s+)?(mag|mogen|kan|kunnen|is het toegestaan|is het mogelijk)\b", re.I)
 _MONEY_WORDS = r"(?:geld|middelen|budget|potje)"  # "uit het npo-potje"
-_MONEY = re.compile(_MONEY_WORDS + r"\b", re.I)
+# "Kunnen we uit het NPO een project betalen?": the programme named as the purse
+_MONEY = re.compile(_MONEY_WORDS + r"\b|\b(?:uit|vanuit)\s+het\s+npo\b(?!-)", re.I)
 # what the money would go to: after the first "voor/aan/naar", up to the next clause; or "om X te betalen"
 _PURPOSE = re.compile(
     r"\b(?:voor|aan|naar)\s+(.+?)(?=\s+(?:die|dat|en|om|of|zodat|als)\b|[,?.!;:]|$)"
@@ -634,8 +637,19 @@ _SPENDING = re.compile(
 )
 
 
+# "…, valt dat onder het npo?", "Past dat binnen het NPO?": whether something described before qualifies
+_QUALIFIES = re.compile(
+    r"\b(?:valt|vallen|past|passen)\s+(?:dat|dit|het|zoiets|zo'n\s+\w+|die|deze\s+\w+)\s+(?:dan\s+|ook\s+|wel\s+)*"
+    r"(?:onder|binnen)\s+(?:het\s+|de\s+)?(?:npo|nationaal programma|np onderwijs|bestedingsdoelen|regeling)\b",
+    re.I,
+)
+
+
 def is_spending_question(question: str) -> bool:
-    """ "Mag/Kunnen we NPO-geld … gebruiken voor …?": whether the money may be spent on something."""
+    """ "Mag/Kunnen we NPO-geld … gebruiken voor …?", "…, valt dat onder het NPO?": whether the money may be
+    spent on something."""
+    if _QUALIFIES.search(question):
+        return True
     return bool(_PERMISSION.search(question) and _MONEY.search(question) and _SPENDING.search(question))
 
 
@@ -671,7 +685,7 @@ def purpose_query(question: str) -> str:
     """
     if not is_spending_question(question) or len(question_parts(question)) > 1:
         return question  # a compound question's other part may not be about spending
-    focus = re.sub(r"\s+", " ", _SPENDING_FRAME.sub(" ", question)).strip(" ?,.!")
+    focus = re.sub(r"\s+", " ", _SPENDING_FRAME.sub(" ", _QUALIFIES.sub(" ", question))).strip(" ?,.!")
     return focus if len(focus) >= 8 else question
 
 

@@ -303,6 +303,13 @@ def test_a_list_answers_as_a_whole_even_across_passages(assistant: Assistant) ->
     _check_citations(assistant, goals)
 
 
+def test_an_item_that_is_only_a_title_comes_with_the_text_under_it(assistant: Assistant) -> None:
+    """ "- *Online informatie en kennisdeling*" says what kind of support, the paragraph under it what it is."""
+    answer = assistant.ask("Wat voor ondersteuning mogen gemeenten volgens de brief van OCW verwachten?", mode="extractive")
+    assert "Online informatie en kennisdeling" in answer.text and "kenniscommunity" in answer.text, answer.text
+    _check_citations(assistant, answer)
+
+
 def test_a_list_question_is_answered_by_a_sentence_naming_several_of_what_it_asks_for(assistant: Assistant) -> None:
     """ "Met welke partijen …?" is answered by "met scholen, kinderopvang, … en andere partijen", not by another list."""
     skills = assistant.ask("Op welke soorten vaardigheden van leerlingen moeten de extra activiteiten precies gericht zijn?",
@@ -928,3 +935,19 @@ def test_openai_backend_against_local_llama_cpp_server(indexed_settings: Setting
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_price_question_is_not_answered_with_passages_that_give_no_price(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prompt plumbing with a fake model that only restates the question: no source says what the CED-Groep's
+    advice costs, so its nearest passages are not quoted as if they answered; "kosteloos" does answer a price."""
+    _model_replies(monkeypatch, "Het kost ons als de CED-Groep ons helpt met de 4D-aanpak [1].")
+    # the gemeente's size makes passages with a figure ("tot ongeveer 40.000 inwoners") the typed evidence
+    answer = assistant.ask("Wij zijn een gemeente van ongeveer 90.000 inwoners. Wat kost het ons als de CED-Groep ons "
+                           "helpt met de 4D-aanpak?")
+    assert answer.abstained and not AMOUNT.search(answer.text), (answer.reason, answer.text)
+    _model_replies(monkeypatch, "De begeleiding door het team van experts kost ons als gemeente [1].")
+    free = assistant.ask("Kost de begeleiding door het team van experts ons als kleine gemeente iets?")
+    assert not free.abstained and "kosteloos" in free.text, (free.reason, free.text)
+    _check_citations(assistant, free)

@@ -124,6 +124,12 @@ def test_who_receives_an_amount_asked_for() -> None:
     assert guard.recipient("Hoeveel geld is er in totaal voor het Nationaal Programma Onderwijs?") is None
     assert guard.recipient("Hoeveel moeten we voor de zomer uitgeven?") is None
     assert guard.recipient("Wat is OOGO?") is None
+    # the subject of "Krijgen X …, en hoeveel?" receives the amount
+    assert guard.recipient("Krijgen kinderopvangorganisaties zelf ook een eigen NPO-budget, en hoeveel dan?") == (
+        "kinderopvangorganisaties"
+    )
+    assert guard.recipient("Krijgt elke gemeente hetzelfde, en hoeveel?") is None
+    assert guard.recipient("Krijgen kinderopvangorganisaties ook een eigen budget?") is None  # no amount asked
 
 
 def test_a_frequency_or_a_percentage_is_answered_only_by_one() -> None:
@@ -181,6 +187,17 @@ def test_colloquial_spending_questions_are_recognised() -> None:
     # where the money goes is no permission asked
     assert not guard.is_spending_question("Hoeveel geld gaat er naar het mbo?")
     assert not guard.is_spending_question("Kan een gemeente bezwaar maken tegen de hoogte van haar NPO-budget?")
+    # the programme as the purse, and whether something described before qualifies
+    assert guard.is_spending_question("Kunnen we uit het NPO een project betalen waarbij ouders thuis voorlezen?")
+    assert guard.is_spending_question("we willen in de zomer een vakantieprogramma opzetten, valt dat onder het npo?")
+    assert guard.spending_sentence(
+        "Onze jeugdarts wil leerlingen met veel ziekmeldingen oproepen. Past dat binnen het NPO?"
+    ) == "Past dat binnen het NPO?"
+    assert guard.purpose_query("we willen een vakantieprogramma opzetten, valt dat onder het npo?") == (
+        "willen vakantieprogramma opzetten"
+    )
+    assert not guard.is_spending_question("Wat valt er onder het NPO?")
+    assert not guard.is_spending_question("Hoeveel geld krijgen we uit het NPO-budget?")
 
 
 def test_a_time_after_all_the_sources_speak_of_is_recognised() -> None:
