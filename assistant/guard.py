@@ -528,6 +528,8 @@ def unknown_subjects(question: str, keywords: KeywordIndex, vocabulary: set[str]
     resembles a corpus word, so it is not unknown.
     """
     out = []
+    # a sentence's first word is no name for being capitalised: "Cameratoezicht rond de scholen: mag dat?"
+    question = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).lower(), question)
     for word in dict.fromkeys(re.findall(r"\b[a-zà-ÿ]{8,}\b", question)):
         if ANSWER_TYPES["contact"][0].search(word) or _KIND_OF_INSTRUMENT.match(word):
             continue  # "contactpersoon", "telefoonnummer", "instrument": the kind of answer asked for, not its subject
@@ -535,6 +537,8 @@ def unknown_subjects(question: str, keywords: KeywordIndex, vocabulary: set[str]
             out.append(word)
     return out
 
+
+_SENTENCE_START = re.compile(r"(^\W*|[.!?]\s+)([A-Z])(?=[a-zà-ÿ]{7,}\b)")
 
 # Long Dutch words that are no thing a source could name: adverbs and pronouns ("hetzelfde bedrag")
 _FUNCTION_WORDS = {

@@ -817,6 +817,16 @@ def test_a_spending_question_after_context_is_overruled_like_one_without(assista
     _check_citations(assistant, answer)
 
 
+def test_a_question_that_opens_with_the_thing_no_source_names_is_refused(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Capitalised as the first word, "Zwemlessen" is still a thing, not a name; the model only says yes."""
+    snapshot = assistant.reader.snapshot()
+    question = "Zwemlessen voor de leerlingen: kunnen we dat uit het NPO-budget betalen?"
+    assert guard.unnamed_things(question, snapshot.keywords, snapshot.content_terms) == ["zwemlessen"]
+    _model_replies(monkeypatch, "Ja, zwemlessen kunnen uit het NPO-budget worden betaald [1].")
+    answer = assistant.ask(question)
+    assert answer.abstained and "zwemlessen" in answer.text, (answer.reason, answer.text)
+
+
 def test_passages_are_not_quoted_for_a_thing_no_source_names(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
     """Prompt plumbing with a fake model that only says yes: no source names zwemlessen, so nothing is quoted."""
     snapshot = assistant.reader.snapshot()
