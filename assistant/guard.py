@@ -649,12 +649,18 @@ _QUALIFIES = re.compile(
 )
 
 
+# hiring or buying is spending, whether or not the money is named: "Mag een school de bso inhuren om …?"
+_HIRING = re.compile(r"\b(inhuren|huren|inkopen|aanschaffen|aankopen|kopen|ingehuurd|gehuurd|ingekocht|aangeschaft)\b", re.I)
+
+
 def is_spending_question(question: str) -> bool:
-    """ "Mag/Kunnen we NPO-geld … gebruiken voor …?", "…, valt dat onder het NPO?": whether the money may be
-    spent on something."""
+    """ "Mag/Kunnen we NPO-geld … gebruiken voor …?", "…, valt dat onder het NPO?", "Mag een school de bso
+    inhuren …?": whether the money may be spent on something."""
     if _QUALIFIES.search(question):
         return True
-    return bool(_PERMISSION.search(question) and _MONEY.search(question) and _SPENDING.search(question))
+    if not _PERMISSION.search(question):
+        return False
+    return bool(_MONEY.search(question) and _SPENDING.search(question) or _HIRING.search(question))
 
 
 _SENTENCE_BREAK = re.compile(r"(?<=[.?!])\s+(?=[A-Z])")

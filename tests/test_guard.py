@@ -197,6 +197,8 @@ def test_colloquial_spending_questions_are_recognised() -> None:
         "willen vakantieprogramma opzetten"
     )
     assert not guard.is_spending_question("Wat valt er onder het NPO?")
+    assert guard.is_spending_question("Mag een school pedagogisch medewerkers van de bso inhuren voor een interventie?")
+    assert not guard.is_spending_question("Mag een school zelf bepalen welke interventies ze kiest?")
     assert not guard.is_spending_question("Hoeveel geld krijgen we uit het NPO-budget?")
 
 
