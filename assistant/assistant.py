@@ -37,7 +37,7 @@ _REFUSAL = re.compile(
 _FREE = re.compile(r"\b(kosteloos|gratis|kosteloze)\b", re.IGNORECASE)
 # a price: "kosteloos", or an amount said to be what something costs ("kost € 1.200 per traject")
 _PRICE = re.compile(
-    r"\b(kosteloos|gratis|kosteloze)\b|(€|\beuro\b).{0,80}\b(kost\w*|tarie\w*|prijs\w*|betal\w*)\b"
+    _FREE.pattern + r"|(€|\beuro\b).{0,80}\b(kost\w*|tarie\w*|prijs\w*|betal\w*)\b"
     r"|\b(kost\w*|tarie\w*|prijs\w*|betal\w*)\b.{0,80}(€|\beuro\b)",
     re.IGNORECASE,
 )

@@ -660,7 +660,7 @@ def is_spending_question(question: str) -> bool:
         return True
     if not _PERMISSION.search(question):
         return False
-    return bool(_MONEY.search(question) and _SPENDING.search(question) or _HIRING.search(question))
+    return bool((_MONEY.search(question) and _SPENDING.search(question)) or _HIRING.search(question))
 
 
 _SENTENCE_BREAK = re.compile(r"(?<=[.?!])\s+(?=[A-Z])")
