@@ -429,7 +429,10 @@ class Assistant:
         # put a wrong amount in the reply. A figure of the thing counted ("Tot hoeveel inwoners …?" beside
         # "tot ongeveer 40.000 inwoners") or per the unit asked ("per leerling") is still quoted.
         # The user's own words must ask it: "en wanneer kunnen we aan de slag?" after a "hoeveel" question asks a date.
-        if reason == "requested_fact_missing" and _FIGURES & set(guard.requested_types(question)) and not (
+        # So too when the model put one of the passages' figures on the thing asked and verification removed it:
+        # "Hoe hoog is de extra bijdrage voor de GKA-agenda?" answered with the € 300 miljoen for all gemeenten.
+        misplaced_figure = not verified.kept and bool(verified.misattributed)
+        if (reason == "requested_fact_missing" or misplaced_figure) and _FIGURES & set(guard.requested_types(question)) and not (
             guard.counted_noun(question) or guard.RATE.search(question) or self._free_of_charge(question, typed)
             or (typed and guard.recipient(question))  # "€ 300 miljoen aan gemeenten": typed evidence names the recipient
         ):
@@ -516,6 +519,7 @@ class Assistant:
         held_by = guard.container(question) if "contents" in needed else None
         holder_terms = set(snapshot.keywords.query_terms(held_by)) - {"npo"} if held_by else set()
         best = ranked[0].score if ranked else 0.0
+        clear_lead = len(ranked) == 1 or (len(ranked) > 1 and best - ranked[1].score >= self.settings.evidence_margin / 2)
 
         def named(sent: Sentence) -> set[str]:
             """The terms of where a sentence stands: its document's title and publisher ("we" on the CED-Groep's
@@ -546,8 +550,10 @@ class Assistant:
                     continue
             elif subject and needed in (["date"], ["percentage"], ["names"], ["duration"]):
                 # "de deadline voor de verantwoording": a date about something else does not answer,
-                # nor does the share of doelgroepkinderen answer "hoeveel procent mag naar overhead?"
-                if not set(subject) & named(sent):
+                # nor does the share of doelgroepkinderen answer "hoeveel procent mag naar overhead?".
+                # A clear winner of the ranking may say it in other words ("besluit" / "bepaalt"): on the
+                # dev split the refused questions' best sentence led by at most 0.04
+                if not set(subject) & named(sent) and not (sent is ranked[0] and clear_lead):
                     continue
             if not any(repeats(sent, o) for o in out):
                 out.append(sent)

@@ -330,6 +330,8 @@ _NOT_COUNTED |= {
     "zijn", "mogen", "kunnen", "moeten", "zullen", "ontvangen", "ontvangt", "ontving", "uitgeven", "besteden",
     "ongeveer", "precies", "eigenlijk", "totaal", "zouden", "willen", "blijft", "blijven",
 }
+# a pronominal adverb after "hoeveel" counts nothing: "daarvan", "ervan", "hiervoor"
+_POINTING = re.compile(r"(daar|hier|waar|er)(van|voor|mee|bij|in|uit|aan|op|over|naar|door|af|om|onder|binnen)")
 
 
 def counted_noun(question: str) -> str | None:
@@ -343,6 +345,8 @@ def counted_noun(question: str) -> str | None:
         return None
     word = m.group(1).casefold()
     if word in _NOT_COUNTED or word.endswith("t") or difflib.get_close_matches(word, _NOT_COUNTED, n=1, cutoff=0.8):
+        return None
+    if _POINTING.fullmatch(word):  # "hoeveel daarvan gaat naar …?" points back at an amount already named
         return None
     return word
 

@@ -40,7 +40,8 @@ ANSWER_TYPES = {
     "money": (
         re.compile(
             r"\b(hoeveel ([\w-]*geld|[\w-]*budget|euro|middelen)|hoeveel van (die|dat|het|de) [\d,.]+ (miljoen|miljard)|"
-            r"welk bedrag|in euro|hoe (groot|hoog) is het (budget|bedrag|npo)|"
+            r"welk bedrag|in euro|hoe (groot|hoog) (is|zijn|was|wordt|worden) (het|de|die|dat|deze|dit|ons|onze)\s+(?:[\w-]+\s+){0,3}?"
+            r"(?:[\w-]*budget|bedrag|bijdrage|subsidie|uitkering|vergoeding|financiering|npo)\b|"
             r"hoeveel\s+(krijgen|krijgt|krijg|kregen|kreeg|ontvangen|ontvangt|ontving|hebben|heeft|hadden|gaat|ging|"
             r"bedraagt|is er|zit er|komt er)\b|how much money)",  # "hoeveel gemeenten krijgen ..." counts gemeenten
             re.I,

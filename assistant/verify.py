@@ -249,6 +249,7 @@ class Verified:
     removed: list[RemovedClaim] = field(default_factory=list)
     foreign: set[str] = field(default_factory=set)  # unknown subjects that sentences were removed for
     misattributed: set[str] = field(default_factory=set)  # figures a removed sentence said about something else
+    # (or about something its source never names)
 
 
 def split_answer(text: str) -> list[str]:
@@ -371,6 +372,7 @@ def verify_answer(
                 result.misattributed.update(figures)
             elif absent:
                 reason = f"de bron zegt niets over {', '.join(absent)}"
+                result.misattributed.update(figures)  # "€ 300 miljoen" said of the GKA, which that source never names
             elif not any(lists_what_source_holds(body, by_n[n], needed) for n in (valid or list(by_n))):
                 reason = "de opgesomde punten staan niet in de bronnen"
             else:
