@@ -223,7 +223,7 @@ class EvidenceSelector:
                 typed = self.type_weight
             score = float(sim) + self.overlap_weight * overlap + 0.04 * rank_prior * sent.score + typed
             if _only_questions(sent.text):  # a question in the source ("Wat staat de gemeenten te doen?") answers none
-                score -= self.type_weight
+                score -= _QUESTION_PENALTY
             scored.append(Sentence(sent.n, sent.source, sent.text, sent.start, sent.end, score, sent.heading))
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
@@ -336,6 +336,9 @@ class EvidenceSelector:
             else:
                 merged.append(sent)
         return sorted(merged, key=lambda s: (s.n, s.start))
+
+
+_QUESTION_PENALTY = 1.0  # below every unit that states something: it is quoted only when nothing else is found
 
 
 def _only_questions(text: str) -> bool:

@@ -390,6 +390,18 @@ def test_each_sub_question_keeps_its_best_evidence() -> None:
     assert kept == [a, c]  # the weakest unit that answers no sub-question makes room
 
 
+def test_a_question_in_the_source_ranks_below_the_sentence_that_answers(assistant: Assistant) -> None:
+    """A rhetorical question in a source shares the question's words but answers nothing."""
+    from assistant.evidence import Sentence
+
+    question = "Wat staat de gemeenten te doen?"
+    asked = Sentence(1, WEBPAGE, "Wat staat de gemeenten te doen?", 0, 31)
+    answering = Sentence(1, WEBPAGE, "De gemeenten staan voor de taak om scholen te ondersteunen bij het NPO.", 40, 110)
+    snapshot = assistant.reader.snapshot()
+    ranked = assistant.evidence.rank(question, assistant.embeddings.embed_query(question), [asked, answering], snapshot.keywords)
+    assert ranked[0].text == answering.text, [(s.text, s.score) for s in ranked]
+
+
 def test_a_translation_that_loses_a_figure_is_not_searched(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
     """Prompt plumbing with a fake model: the search query keeps the question's figures."""
     import assistant.assistant as module
@@ -516,6 +528,41 @@ def test_an_amount_for_a_named_recipient_is_quoted_when_the_model_gives_none(
     answer = assistant.ask(question)
     assert not answer.abstained and answer.reason == "requested_fact_missing", (answer.reason, answer.text)
     assert "300 miljoen" in answer.text and "controleert u" in answer.notice, answer.text
+    _check_citations(assistant, answer)
+
+
+def test_a_figure_the_model_put_on_the_thing_asked_is_not_quoted(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model gives the € 300 miljoen for all gemeenten as the GKA contribution; verification removes it, and
+    the passages' amounts are not quoted in its place: they are not the contribution asked for."""
+    question = "Hoe hoog is de extra bijdrage voor gemeenten die hun GKA-agenda willen uitbreiden?"
+    n = next(s.n for s in assistant.retrieve(question) if "300 miljoen" in s.text)
+    _model_replies(monkeypatch, f"De extra bijdrage voor gemeenten die hun GKA-agenda willen uitbreiden is circa € 300 miljoen [{n}].")
+    answer = assistant.ask(question)
+    assert answer.removed and "GKA" in answer.removed[0].reason, answer.removed
+    assert answer.abstained and not AMOUNT.search(answer.text), (answer.reason, answer.text)
+
+
+def test_the_two_amounts_of_a_compound_budget_question_are_answered(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"Hoeveel daarvan gaat naar …?" counts nothing: the sentence with both amounts answers it."""
+    question = "Hoe groot is het totale budget van het NPO en hoeveel daarvan gaat naar het funderend onderwijs?"
+    n = next(s.n for s in assistant.retrieve(question) if "5,8 miljard" in s.text)
+    _model_replies(monkeypatch, f"Het totale budget is € 8,5 miljard [{n}].")
+    answer = assistant.ask(question)
+    assert not answer.abstained, (answer.reason, answer.text)
+    assert "8,5 miljard" in answer.text and "5,8 miljard" in answer.text, answer.text
+
+
+def test_a_when_question_is_answered_by_a_clear_best_sentence_in_other_words(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The question says "besluit … aanbieden", the source "bepaalt … aangeboden": the date still answers it."""
+    question = "Wanneer wordt van de gemeente verwacht dat ze besluit welke aanvullende interventies ze gaat aanbieden?"
+    _model_replies(monkeypatch, "Dat staat niet in de bronnen.")
+    answer = assistant.ask(question)
+    assert not answer.abstained, (answer.reason, answer.text)
+    assert "voor de zomer bepaalt" in answer.text, answer.text
     _check_citations(assistant, answer)
 
 

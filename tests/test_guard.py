@@ -59,7 +59,8 @@ def test_requested_types_and_whether_a_text_holds_them() -> None:
     assert guard.requested_types("Hoeveel gemeenten doen mee?") == ["number"]
     # an amount of money is asked, which a count of inhabitants does not answer
     for money in ("Hoeveel NPO-geld gaat er naar de samenwerkingsverbanden?", "hoeveel van die 8,5 miljard gaat naar het mbo",
-                  "Hoeveel geld krijgen gemeenten?", "Hoeveel middelen zijn er voor de GKA?"):
+                  "Hoeveel geld krijgen gemeenten?", "Hoeveel middelen zijn er voor de GKA?",
+                  "Hoe hoog is de extra bijdrage voor de GKA-agenda?", "Hoe groot is het totale budget van het NPO?"):
         assert guard.requested_types(money) == ["money"], money
     assert not guard.has_requested("Kleinere gemeenten, tot ongeveer 40.000 inwoners.", ["money"])
     assert guard.requested_types("Wanneer hoort de gemeente iets?") == ["date"]
@@ -68,6 +69,8 @@ def test_requested_types_and_whether_a_text_holds_them() -> None:
     assert guard.counted_noun("In welke maand horen we hoeveel bugdet we krijgen?") is None
     assert guard.counted_noun("Hoeveel trekt het Rijk uit voor gemeenten?") is None
     assert guard.counted_noun("Hoeveel gemeenten doen mee?") == "gemeenten"
+    assert guard.requested_types("Hoe groot is de groep thuiszitters?") == ["number"]  # no money named
+    assert guard.counted_noun("Hoeveel daarvan gaat naar het funderend onderwijs?") is None  # points back, counts nothing
     assert guard.requested_types("Wat is OOGO?") == []
     assert guard.requested_types("Hoe lang duurt één 4D-cyclus?") == ["duration"]
     assert guard.requested_types("Welke interventies staan er op de NPO-menukaart?") == ["contents"]
