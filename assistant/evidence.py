@@ -222,8 +222,6 @@ class EvidenceSelector:
             if category and not typed and category & keywords.document_terms(sent.text) and _enumerates(sent.text):
                 typed = self.type_weight
             score = float(sim) + self.overlap_weight * overlap + 0.04 * rank_prior * sent.score + typed
-            if _only_questions(sent.text):  # a question in the source ("Wat staat de gemeenten te doen?") answers none
-                score -= _QUESTION_PENALTY
             scored.append(Sentence(sent.n, sent.source, sent.text, sent.start, sent.end, score, sent.heading))
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
@@ -336,12 +334,3 @@ class EvidenceSelector:
             else:
                 merged.append(sent)
         return sorted(merged, key=lambda s: (s.n, s.start))
-
-
-_QUESTION_PENALTY = 1.0  # below every unit that states something: it is quoted only when nothing else is found
-
-
-def _only_questions(text: str) -> bool:
-    """Every line of the unit is a question: a heading or rhetorical question, never an answer."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return bool(lines) and all(line.endswith("?") for line in lines)

@@ -390,18 +390,6 @@ def test_each_sub_question_keeps_its_best_evidence() -> None:
     assert kept == [a, c]  # the weakest unit that answers no sub-question makes room
 
 
-def test_a_question_in_the_source_ranks_below_the_sentence_that_answers(assistant: Assistant) -> None:
-    """A rhetorical question in a source shares the question's words but answers nothing."""
-    from assistant.evidence import Sentence
-
-    question = "Wat staat de gemeenten te doen?"
-    asked = Sentence(1, WEBPAGE, "Wat staat de gemeenten te doen?", 0, 31)
-    answering = Sentence(1, WEBPAGE, "De gemeenten staan voor de taak om scholen te ondersteunen bij het NPO.", 40, 110)
-    snapshot = assistant.reader.snapshot()
-    ranked = assistant.evidence.rank(question, assistant.embeddings.embed_query(question), [asked, answering], snapshot.keywords)
-    assert ranked[0].text == answering.text, [(s.text, s.score) for s in ranked]
-
-
 def test_a_translation_that_loses_a_figure_is_not_searched(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
     """Prompt plumbing with a fake model: the search query keeps the question's figures."""
     import assistant.assistant as module
