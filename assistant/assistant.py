@@ -399,8 +399,9 @@ class Assistant:
         answer.removed = verified.removed
         weak = not ranked or ranked[0].score < self.settings.min_kept_evidence
         if verified.kept and guard.has_requested(verified.text, needed) and not weak:
-            text = with_supporting_quotes(verified.text, selected)
-            yield finish(text=text, citations=self._citations(text, selected, ranked))
+            units = self._quoted_units(selected, ranked, snapshot)
+            text = with_supporting_quotes(verified.text, units)
+            yield finish(text=text, citations=self._citations(text, units, ranked))
             return
         # The 1.5B model refuses or garbles many answerable questions, or answers
         # around what was asked; with strong evidence the cited source sentences
@@ -459,11 +460,7 @@ class Assistant:
             message = self._not_named(unanswered) if unanswered else guard.NOT_IN_SOURCES
             yield finish(text=message, abstained=True, reason=reason + "".join(f":{_shortened(t)}" for t in unnamed[:5]))
             return
-        units = selected
-        if not verified.kept and self.settings.quote_max_chars > self.settings.evidence_max_chars:
-            # quoting costs no model time: a long list the model read must not crowd out the sentence after it
-            # ("Ook als deze leerlingen niet staan ingeschreven, mag u het geld … gebruiken")
-            units = self.evidence.widen(self.evidence.extend(selected, ranked, self.settings.quote_max_chars), snapshot)
+        units = selected if verified.kept else self._quoted_units(selected, ranked, snapshot)
         if needed:  # the units with the asked-for fact first, then the rest of the evidence
             units = typed[:2] + [s for s in selected if not any(repeats(s, t) for t in typed[:2])]
             units = sorted(units[: self.settings.evidence_max_sentences], key=lambda s: (s.n, s.start))
@@ -472,6 +469,16 @@ class Assistant:
         else:
             text = extractive_text(units)
         yield finish(text=text, citations=self._citations(text, units, ranked), fallback=True, reason=reason)
+
+    def _quoted_units(self, selected: list[Sentence], ranked: list[Sentence], snapshot: Any) -> list[Sentence]:
+        """The evidence quoted under an answer: the model's evidence plus what a larger budget holds.
+
+        Quoting costs no model time: a long list the model read must not crowd out the sentence after it
+        ("Ook als deze leerlingen niet staan ingeschreven, mag u het geld … gebruiken").
+        """
+        if self.settings.quote_max_chars <= self.settings.evidence_max_chars:
+            return selected
+        return self.evidence.widen(self.evidence.extend(selected, ranked, self.settings.quote_max_chars), snapshot)
 
     def _refusal_policy(self, model: Any, question: str) -> dict[str, Any]:
         """Ask a model that can tell its refusal probability to refuse only above the calibrated threshold."""
