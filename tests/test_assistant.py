@@ -554,6 +554,20 @@ def test_a_when_question_is_answered_by_a_clear_best_sentence_in_other_words(
     _check_citations(assistant, answer)
 
 
+def test_a_kept_answer_is_quoted_with_the_passages_beyond_the_models_budget(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model answers from the list it read; the sentence naming the terreinen, which did not fit in its
+    prompt, is quoted under the answer."""
+    question = "Op welke terreinen waar de gemeente al verantwoordelijk voor is, kunnen we aanvullende NPO-maatregelen organiseren?"
+    n = next(s.n for s in assistant.retrieve(question) if "beter op het niveau van de gemeenten" in s.text)
+    _model_replies(monkeypatch, f"Gemeenten kunnen investeren in maatregelen die beter op het niveau van de gemeenten kunnen worden georganiseerd [{n}].")
+    answer = assistant.ask(question)
+    assert not answer.abstained and not answer.fallback, (answer.reason, answer.text)
+    assert "bestrijding van onderwijsachterstanden" in answer.text, answer.text
+    _check_citations(assistant, answer)
+
+
 def test_batch_cli_keeps_going_after_a_bad_row(indexed_settings: Settings, tmp_path: Path) -> None:
     infile = tmp_path / "vragen.jsonl"
     infile.write_text(
