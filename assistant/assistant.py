@@ -389,10 +389,8 @@ class Assistant:
 
         refused = bool(_REFUSAL.search(raw)) and len(raw) < 200
         # who speaks in a passage is named by its document's title and publisher ("wij" on the CED-Groep's page)
-        headers_by_n = {
-            i: f"{h.record.title}\n{snapshot.documents.get(h.record.source, {}).get('publisher') or ''}"
-            for i, h in enumerate(hits, start=1)
-        }
+        # and what kind of document it is ("Welke partners noemt de FAQ?")
+        headers_by_n = {i: _header(h.record, snapshot) for i, h in enumerate(hits, start=1)}
         verified = verify_answer(
             "" if refused else raw, texts_by_n, question=standalone, headers_by_n=headers_by_n, unknown_terms=set(things)
         )
@@ -436,6 +434,13 @@ class Assistant:
         if (reason == "requested_fact_missing" or misplaced_figure) and _FIGURES & set(guard.requested_types(question)) and not (
             guard.counted_noun(question) or guard.RATE.search(question) or self._free_of_charge(question, typed)
             or (typed and guard.recipient(question))  # "€ 300 miljoen aan gemeenten": typed evidence names the recipient
+        ):
+            strong = False
+        # The model gave no answer and an amount of money is asked: the amounts quoted must stand where the
+        # question's subject is named ("Hoe groot is het budget van het steunpakket Welzijn Jeugd?" is not
+        # answered by the € 8,5 miljard for the whole programme)
+        if not verified.kept and "money" in needed and typed and not any(
+            set(guard.subject_terms(standalone, snapshot.keywords)) & _named_terms(s, snapshot) for s in typed[:2]
         ):
             strong = False
         # "Wat kost het als we de CED-Groep inhuren?": passages quoted instead of an answer must give a price
@@ -529,14 +534,7 @@ class Assistant:
         clear_lead = len(ranked) == 1 or (len(ranked) > 1 and best - ranked[1].score >= self.settings.evidence_margin / 2)
 
         def named(sent: Sentence) -> set[str]:
-            """The terms of where a sentence stands: its document's title and publisher ("we" on the CED-Groep's
-            page), its section and itself, with its acronyms written out ("GKA": "Gelijke Kansen Alliantie")."""
-            document = snapshot.documents.get(sent.source, {})
-            context = "\n".join(
-                [document.get("title", ""), document.get("publisher") or "", snapshot.section_at(sent.source, sent.start), sent.text]
-            )
-            context += "\n" + " ".join(snapshot.written_out.get(a, "") for a in acronyms(context))
-            return snapshot.keywords.document_terms(context)
+            return _named_terms(sent, snapshot)
 
         out = []
         for sent in ranked[:10]:
@@ -592,6 +590,23 @@ class Assistant:
                 )
             )
         return out
+
+
+def _header(record: Any, snapshot: Any) -> str:
+    """What stands above a passage: its document's title, publisher and kind (brief, webpagina, FAQ)."""
+    document = snapshot.documents.get(record.source, {})
+    return f"{record.title}\n{document.get('publisher') or ''}\n{document.get('kind') or ''}"
+
+
+def _named_terms(sent: Sentence, snapshot: Any) -> set[str]:
+    """The terms of where a sentence stands: its document's title and publisher ("we" on the CED-Groep's
+    page), its section and itself, with its acronyms written out ("GKA": "Gelijke Kansen Alliantie")."""
+    document = snapshot.documents.get(sent.source, {})
+    context = "\n".join(
+        [document.get("title", ""), document.get("publisher") or "", snapshot.section_at(sent.source, sent.start), sent.text]
+    )
+    context += "\n" + " ".join(snapshot.written_out.get(a, "") for a in acronyms(context))
+    return snapshot.keywords.document_terms(context)
 
 
 def _shortened(word: str) -> str:

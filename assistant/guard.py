@@ -357,7 +357,12 @@ OWN_AMOUNT = (
     "of contact opnemen met de online helpdesk van het Nationaal Programma Onderwijs die in de bronnen wordt genoemd."
 )
 # the asker's own organisation: "wij", "onze gemeente", "een gemeente van 30.000 inwoners"
-_OWN = re.compile(r"\b(wij|we|ons|onze|mijn)\b|\been gemeente (van|met) (ruim |bijna |ongeveer )?[\d.]+ inwoners", re.I)
+_OWN = re.compile(
+    r"\b(wij|we|ons|onze|mijn)\b|\been gemeente (van|met) (ruim |bijna |ongeveer )?[\d.]+ inwoners"
+    # one gemeente, not all of them: "Hoeveel krijgt een gemeente in schooljaar 2021-2022?"
+    r"|\b(een|elke|iedere|één|per) (individuele |afzonderlijke )?gemeente\b",
+    re.I,
+)
 # all gemeenten together: "hoeveel krijgen we als gemeenten samen?"
 _ALL_TOGETHER = re.compile(r"\b(gemeenten|in totaal|samen|alle|landelijk)\b", re.I)
 # when the amount becomes known: "horen we hoeveel budget we krijgen" asks a date

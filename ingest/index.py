@@ -290,6 +290,9 @@ class Snapshot:
         terms = Vocabulary()
         for acronym in self.written_out:
             terms |= set(self.keywords.query_terms(acronym))
+        for doc in self.documents.values():  # "volgens de FAQ", "het stuk van de CED-Groep": a document by its kind
+            publisher = re.sub(r"\(afgeleid[^)]*\)", "", doc.get("publisher") or "")  # the manifest's own remark
+            terms |= self.keywords.document_terms(f"{doc.get('kind') or ''}\n{publisher}")
         for rec in self.chunks.values():
             terms |= self.keywords.document_terms(f"{rec.title}\n{rec.section}")
             for _, _, text in split_sentences(rec.text):
