@@ -498,7 +498,7 @@ def test_an_amount_question_answered_without_an_amount_is_refused(assistant: Ass
         _model_replies(monkeypatch, f"{reply} [{n}].")
         return assistant.ask(question)
 
-    answer = ask_with_reply("Hoeveel extra geld krijgt een gemeente die haar GKA-agenda uitbreidt?", claim.capitalize())
+    answer = ask_with_reply("Hoeveel geld is er extra voor het uitbreiden van de GKA-agenda?", claim.capitalize())
     assert answer.abstained and answer.reason.startswith("requested_fact_missing"), (answer.reason, answer.text)
     assert not AMOUNT.search(answer.text), answer.text
     # the same kind of reply to a question that asks no figure is an answer
@@ -565,6 +565,28 @@ def test_a_kept_answer_is_quoted_with_the_passages_beyond_the_models_budget(
     answer = assistant.ask(question)
     assert not answer.abstained and not answer.fallback, (answer.reason, answer.text)
     assert "bestrijding van onderwijsachterstanden" in answer.text, answer.text
+    _check_citations(assistant, answer)
+
+
+def test_amounts_about_something_else_are_not_quoted_when_the_model_finds_none(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model finds no budget of the steunpakket; the € 8,5 miljard for the whole programme is no answer."""
+    _model_replies(monkeypatch, NOT_FOUND_MARKER)
+    answer = assistant.ask("Hoe groot is het budget van het steunpakket Welzijn Jeugd?")
+    assert answer.abstained and not AMOUNT.search(answer.text), (answer.reason, answer.text)
+    # the amount asked for, where the question's subject is named, is still quoted
+    answer = assistant.ask("Hoe groot is het budget van het Nationaal Programma Onderwijs?")
+    assert not answer.abstained and "8,5 miljard" in answer.text, (answer.reason, answer.text)
+
+
+def test_a_document_named_by_its_kind_is_no_unknown_subject(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """"Welke partners noemt de FAQ?": the FAQ is one of the documents, though no sentence says "FAQ"."""
+    question = "Welke voor de hand liggende samenwerkingspartners noemt de FAQ bij het uitkiezen van interventies?"
+    n = next(s.n for s in assistant.retrieve(question) if "GGD, jeugdzorg en kinderopvang" in s.text)
+    _model_replies(monkeypatch, f"De FAQ noemt de GGD, jeugdzorg en kinderopvang [{n}].")
+    answer = assistant.ask(question)
+    assert not answer.abstained and "GGD" in answer.text, (answer.reason, answer.text)
     _check_citations(assistant, answer)
 
 

@@ -151,7 +151,8 @@ def test_a_frequency_or_a_percentage_is_answered_only_by_one() -> None:
 def test_an_amount_for_the_askers_own_gemeente_is_recognised() -> None:
     """The sources cannot know who "wij" are; asking when it becomes known, or for all gemeenten, is another question."""
     for own in ("Hoeveel NPO-geld krijgen wij precies?", "Hoeveel krijgt onze gemeente uit het steunpakket?",
-                "Wij zijn een gemeente van 30.000 inwoners. Hoeveel euro krijgen wij?"):
+                "Wij zijn een gemeente van 30.000 inwoners. Hoeveel euro krijgen wij?",
+                "Hoeveel krijgt een gemeente in schooljaar 2021-2022?", "Hoeveel geld krijgt elke gemeente?"):
         assert guard.asks_own_amount(own), own
     for other in ("Hoeveel geld krijgen gemeenten samen?", "In welke maand horen we hoeveel budget we krijgen?",
                   "Klopt het dat wij pas in september horen hoeveel we krijgen?", "Hoeveel krijgen we per leerling?",
