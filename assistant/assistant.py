@@ -439,7 +439,8 @@ class Assistant:
         # The model gave no answer and an amount of money is asked: the amounts quoted must stand where the
         # question's subject is named ("Hoe groot is het budget van het steunpakket Welzijn Jeugd?" is not
         # answered by the € 8,5 miljard for the whole programme)
-        if not verified.kept and "money" in needed and typed and not any(
+        # (not asked when the amount is known: "Klopt het dat we pas in september horen hoeveel we krijgen?")
+        if not verified.kept and "money" in needed and typed and not guard.asks_when_known(question) and not any(
             set(guard.subject_terms(standalone, snapshot.keywords)) & _named_terms(s, snapshot) for s in typed[:2]
         ):
             strong = False

@@ -376,6 +376,11 @@ def asks_price(question: str) -> bool:
     return bool(ANSWER_TYPES["cost"][0].search(question))
 
 
+def asks_when_known(question: str) -> bool:
+    """ "… horen we hoeveel budget we krijgen?" asks when an amount becomes known, not the amount."""
+    return bool(_WHEN_KNOWN.search(question))
+
+
 def asks_own_amount(question: str, own_words: str | None = None) -> bool:
     """ "Hoeveel NPO-geld krijgen wij precies?": an amount for the asker's own gemeente.
 
@@ -394,7 +399,7 @@ def asks_own_amount(question: str, own_words: str | None = None) -> bool:
         and not RATE.search(question)
         and bool(_OWN.search(own))
         and not _ALL_TOGETHER.search(own)
-        and not _WHEN_KNOWN.search(own)
+        and not asks_when_known(own)
         and not is_claim_check(question)  # "Klopt het dat wij pas in september horen hoeveel ...?"
         and not asks_price(question)  # "Wat moeten we betalen voor de begeleiding?"
     )
