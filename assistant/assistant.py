@@ -431,17 +431,25 @@ class Assistant:
         # So too when the model put one of the passages' figures on the thing asked and verification removed it:
         # "Hoe hoog is de extra bijdrage voor de GKA-agenda?" answered with the € 300 miljoen for all gemeenten.
         misplaced_figure = not verified.kept and bool(verified.misattributed)
-        if (reason == "requested_fact_missing" or misplaced_figure) and _FIGURES & set(guard.requested_types(question)) and not (
+        # the typed evidence gives the figure of the thing asked: what is counted, a rate, "kosteloos", or an amount
+        # for the recipient asked about ("€ 300 miljoen aan gemeenten": typed evidence names the recipient)
+        figure_of_thing_asked = bool(
             guard.counted_noun(question) or guard.RATE.search(question) or self._free_of_charge(question, typed)
-            or (typed and guard.recipient(question))  # "€ 300 miljoen aan gemeenten": typed evidence names the recipient
+            or (typed and guard.recipient(question))
+        )
+        if (reason == "requested_fact_missing" or misplaced_figure) and _FIGURES & set(guard.requested_types(question)) and not (
+            figure_of_thing_asked
         ):
             strong = False
         # The model gave no answer and an amount of money is asked: the amounts quoted must stand where the
         # question's subject is named ("Hoe groot is het budget van het steunpakket Welzijn Jeugd?" is not
         # answered by the € 8,5 miljard for the whole programme)
         # (not asked when the amount is known: "Klopt het dat we pas in september horen hoeveel we krijgen?")
-        if not verified.kept and "money" in needed and typed and not guard.asks_when_known(question) and not any(
-            set(guard.subject_terms(standalone, snapshot.keywords)) & _named_terms(s, snapshot) for s in typed[:2]
+        subject = set(guard.subject_terms(standalone, snapshot.keywords))
+        if (
+            not verified.kept and "money" in needed and typed and not figure_of_thing_asked
+            and not guard.asks_when_known(question)
+            and not any(subject & _named_terms(s, snapshot) for s in typed[:2])
         ):
             strong = False
         # "Wat kost het als we de CED-Groep inhuren?": passages quoted instead of an answer must give a price
