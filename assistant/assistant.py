@@ -445,13 +445,10 @@ class Assistant:
         # question's subject is named ("Hoe groot is het budget van het steunpakket Welzijn Jeugd?" is not
         # answered by the € 8,5 miljard for the whole programme)
         # (not asked when the amount is known: "Klopt het dat we pas in september horen hoeveel we krijgen?")
-        subject = set(guard.subject_terms(standalone, snapshot.keywords))
-        if (
-            not verified.kept and "money" in needed and typed and not figure_of_thing_asked
-            and not guard.asks_when_known(question)
-            and not any(subject & _named_terms(s, snapshot) for s in typed[:2])
-        ):
-            strong = False
+        if not verified.kept and "money" in needed and typed and not figure_of_thing_asked and not guard.asks_when_known(question):
+            subject = set(guard.subject_terms(standalone, snapshot.keywords))
+            if not any(subject & _named_terms(s, snapshot) for s in typed[:2]):
+                strong = False
         # "Wat kost het als we de CED-Groep inhuren?": passages quoted instead of an answer must give a price
         # ("kosteloos", an amount in euro); the nearest passages about the party asked for do not
         if not verified.kept and guard.asks_price(question) and not any(_PRICE.search(s.text) for s in typed[:2]):
@@ -540,10 +537,7 @@ class Assistant:
         held_by = guard.container(question) if "contents" in needed else None
         holder_terms = set(snapshot.keywords.query_terms(held_by)) - {"npo"} if held_by else set()
         best = ranked[0].score if ranked else 0.0
-        clear_lead = len(ranked) == 1 or (len(ranked) > 1 and best - ranked[1].score >= self.settings.evidence_margin / 2)
-
-        def named(sent: Sentence) -> set[str]:
-            return _named_terms(sent, snapshot)
+        clear_lead = len(ranked) < 2 or best - ranked[1].score >= self.settings.evidence_margin / 2
 
         out = []
         for sent in ranked[:10]:
@@ -555,19 +549,19 @@ class Assistant:
                 continue  # "hoeveel leerlingen?" is not answered by "€ 8,5 miljard"
             if who_terms and not who_terms <= snapshot.keywords.document_terms(sent.text):
                 continue
-            if holder_terms and not holder_terms & named(sent):
+            if holder_terms and not holder_terms & _named_terms(sent, snapshot):
                 continue
             if (party or subject) and {"phone", "email"} & set(needed):
                 # the party must be named where the details are, not just somewhere on the page: the GKA's
                 # address is not the helpdesk's, though one page names both
-                if not set(party or subject) & named(sent):
+                if not set(party or subject) & _named_terms(sent, snapshot):
                     continue
             elif subject and needed in (["date"], ["percentage"], ["names"], ["duration"]):
                 # "de deadline voor de verantwoording": a date about something else does not answer,
                 # nor does the share of doelgroepkinderen answer "hoeveel procent mag naar overhead?".
                 # A clear winner of the ranking may say it in other words ("besluit" / "bepaalt"): on the
                 # dev split the refused questions' best sentence led by at most 0.04
-                if not set(subject) & named(sent) and not (sent is ranked[0] and clear_lead):
+                if not set(subject) & _named_terms(sent, snapshot) and not (sent is ranked[0] and clear_lead):
                     continue
             if not any(repeats(sent, o) for o in out):
                 out.append(sent)
