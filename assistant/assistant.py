@@ -27,7 +27,10 @@ from .prompts import NOT_FOUND_MARKER, answer_messages, rewrite_messages, transl
 from .questions import is_claim_check, question_parts
 from .retrieval import HybridRetriever, IndexReader, with_written_out
 from .types import Answer, Citation, Mode, Source, StreamEvent
-from .verify import ECHO, acronyms, cited_numbers, content_words, mentions, split_answer, support, verify_answer
+from .verify import (
+    ECHO, acronyms, cited_numbers, content_words, mentions, names_near, proper_names, split_answer, support,
+    verify_answer,
+)
 
 _REFUSAL = re.compile(
     r"NIET[_ ]IN[_ ]BRONNEN|staat niet in de bronnen|niet in de bronnen|kan ik niet (vinden|beantwoorden)|"
@@ -391,8 +394,12 @@ class Assistant:
         # who speaks in a passage is named by its document's title and publisher ("wij" on the CED-Groep's page)
         # and what kind of document it is ("Welke partners noemt de FAQ?")
         headers_by_n = {i: _header(h.record, snapshot) for i, h in enumerate(hits, start=1)}
+        # the amount asked for someone ("Hoeveel krijgen gemeenten?"): not what was said of the counted or a rate
+        paid_to = guard.recipient(standalone) if "money" in needed and not guard.counted_noun(standalone) else None
+        names = _known_names(standalone, snapshot)
         verified = verify_answer(
-            "" if refused else raw, texts_by_n, question=standalone, headers_by_n=headers_by_n, unknown_terms=set(things)
+            "" if refused else raw, texts_by_n, question=standalone, headers_by_n=headers_by_n,
+            unknown_terms=set(things), recipient=paid_to, question_names=names,
         )
         answer.removed = verified.removed
         weak = not ranked or ranked[0].score < self.settings.min_kept_evidence
@@ -445,9 +452,13 @@ class Assistant:
         # question's subject is named ("Hoe groot is het budget van het steunpakket Welzijn Jeugd?" is not
         # answered by the € 8,5 miljard for the whole programme)
         # (not asked when the amount is known: "Klopt het dat we pas in september horen hoeveel we krijgen?")
-        if not verified.kept and "money" in needed and typed and not figure_of_thing_asked and not guard.asks_when_known(question):
+        if not verified.kept and "money" in needed and typed and not guard.asks_when_known(question):
             subject = set(guard.subject_terms(standalone, snapshot.keywords))
-            if not any(subject & _named_terms(s, snapshot) for s in typed[:2]):
+            if not figure_of_thing_asked and not any(subject & _named_terms(s, snapshot) for s in typed[:2]):
+                strong = False
+            # a name the question gives the money ("uit het steunpakket Welzijn Jeugd") must stand where the
+            # amount does, even when the amount is for the recipient asked about ("€ 300 miljoen aan gemeenten")
+            if names and not any(all(names_near(n, _where(s, snapshot)) for n in names) for s in typed[:2]):
                 strong = False
         # "Wat kost het als we de CED-Groep inhuren?": passages quoted instead of an answer must give a price
         # ("kosteloos", an amount in euro); the nearest passages about the party asked for do not
@@ -601,15 +612,27 @@ def _header(record: Any, snapshot: Any) -> str:
     return f"{record.title}\n{document.get('publisher') or ''}\n{document.get('kind') or ''}"
 
 
-def _named_terms(sent: Sentence, snapshot: Any) -> set[str]:
-    """The terms of where a sentence stands: its document's title and publisher ("we" on the CED-Groep's
-    page), its section and itself, with its acronyms written out ("GKA": "Gelijke Kansen Alliantie")."""
+def _where(sent: Sentence, snapshot: Any) -> str:
+    """Where a sentence stands: its document's title and publisher ("we" on the CED-Groep's page), its
+    section and itself, with its acronyms written out ("GKA": "Gelijke Kansen Alliantie")."""
     document = snapshot.documents.get(sent.source, {})
     context = "\n".join(
         [document.get("title", ""), document.get("publisher") or "", snapshot.section_at(sent.source, sent.start), sent.text]
     )
-    context += "\n" + " ".join(snapshot.written_out.get(a, "") for a in acronyms(context))
-    return snapshot.keywords.document_terms(context)
+    return context + "\n" + " ".join(snapshot.written_out.get(a, "") for a in acronyms(context))
+
+
+def _named_terms(sent: Sentence, snapshot: Any) -> set[str]:
+    """The terms of where a sentence stands (``_where``)."""
+    return snapshot.keywords.document_terms(_where(sent, snapshot))
+
+
+def _known_names(question: str, snapshot: Any) -> set[str]:
+    """The question's names that the corpus holds: "Welzijn Jeugd", not "het Rijk" (a way of asking)."""
+    return {
+        name for name in proper_names(question)
+        if all(t in snapshot.content_terms for t in snapshot.keywords.query_terms(name))
+    }
 
 
 def _shortened(word: str) -> str:

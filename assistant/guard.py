@@ -293,7 +293,8 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     # not who may join ("kleinere gemeenten, tot ongeveer 40.000 inwoners")
     "names": (
         re.compile(
-            r"\bwelke\s+(?:\d+\s+)?(?:gemeenten|gemeentes|scholen)\s+(?:zitten|doen|nemen|zijn|horen)\b"
+            r"\bwelke\s+(?:(?:\d+|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|\w+tig|honderd)\s+)?"
+            r"(?:gemeenten|gemeentes|scholen)\s+(?:zitten|doen|nemen|zijn|horen)\b"
             r"(?=.*\b(?:al|nu|mee|deel|lid|aangesloten|bij|in)\b)",
             re.I,
         ),
@@ -525,8 +526,33 @@ def _in_corpus(word: str, keywords: KeywordIndex, vocabulary: set[str]) -> bool:
         return True
     if _misspelt_corpus_word(word, vocabulary):
         return True
+    if any(t in vocabulary for form in uninflected(word) for t in keywords.query_terms(form)):
+        return True
     # a misspelling keeps its first letter: "sanctie" is no "actie"
     return any(m[0] == t[0] for t in terms for m in difflib.get_close_matches(t, vocabulary, n=3, cutoff=0.8))
+
+
+_VOWELS = "aeiou"
+
+
+def uninflected(word: str) -> list[str]:
+    """The base forms a Dutch inflected word may have: "kosteloze" -> "kosteloos", "actieve" -> "actief", "grote" -> "groot".
+
+    The stemmer leaves these spelling changes alone: before -e or -en a long vowel is written single and
+    s, f become z, v. So the sources' "kosteloos" did not name the "kosteloze begeleiding" asked about.
+    """
+    word = word.casefold()
+    stem = word[:-2] if word.endswith("en") else word[:-1] if word.endswith("e") else ""
+    if len(stem) < 3 or stem[-1] in _VOWELS:
+        return []
+    stem = stem[:-1] + {"z": "s", "v": "f"}.get(stem[-1], stem[-1])
+    forms = [stem]
+    # one vowel between consonants was long in the open syllable: "kostelo-ze" -> "kosteloos"
+    if len(stem) >= 3 and stem[-2] in _VOWELS and stem[-3] not in _VOWELS:
+        forms.append(stem[:-1] + stem[-2] + stem[-1])
+    if len(stem) >= 3 and stem[-1] == stem[-2]:  # "lessen" -> "les"
+        forms.append(stem[:-1])
+    return forms
 
 
 # "Via welk financieel instrument …?" asks which instrument, as "welk telefoonnummer" asks a number

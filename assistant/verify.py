@@ -190,6 +190,24 @@ def question_terms(sentence: str, question: str) -> set[str]:
     return acronyms(sentence) & acronyms(question) if question else set()
 
 
+# a capitalised word inside a sentence is (part of) a name: "het steunpakket Welzijn Jeugd", "de Gelijke Kansen Alliantie"
+_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)(?<![-\n]\s)\b[A-Z][a-zà-ÿ]{2,}(?:\s+[A-Z][a-zà-ÿ]{2,})*\b")
+
+
+def proper_names(text: str) -> set[str]:
+    """The names inside a text's sentences, as runs of capitalised words ("Welzijn Jeugd")."""
+    return set(_NAME.findall(text.strip()))
+
+
+def names_near(name: str, context: str) -> bool:
+    """The context names it: every word of it, or its initials ("GKA" for "Gelijke Kansen Alliantie")."""
+    words = name.split()
+    initials = "".join(w[0] for w in words)
+    if len(words) > 1 and re.search(rf"\b{initials}\b", context):
+        return True
+    return all(re.search(rf"\b{re.escape(w)}\b", context, re.IGNORECASE) for w in words)
+
+
 def mentions(term: str, source: str) -> bool:
     """Does the source name the acronym, or spell it out ("NPO": Nationaal Programma Onderwijs)?"""
     if re.search(rf"\b{re.escape(term)}\b", source):
@@ -271,14 +289,21 @@ def verify_answer(
     question: str = "",
     headers_by_n: dict[int, str] | None = None,
     unknown_terms: set[str] | frozenset[str] = frozenset(),
+    recipient: str | None = None,
+    question_names: set[str] | None = None,
 ) -> Verified:
     """Keep only sentences whose citations resolve and whose facts and words the sources carry.
 
     ``texts_by_n`` maps each source number to the text it stands for (its
     passage, plus the rest of the section when the passage is a fragment);
     ``headers_by_n`` to its document's title and publisher, which name who
-    speaks in it (the CED-Groep's page says "wij").
+    speaks in it (the CED-Groep's page says "wij"). ``recipient`` is who the question asks an amount for
+    ("gemeenten"): a figure in the answer must stand beside it in the source; so must the names the claim
+    takes over from the question (``question_names``: by default all the question's names; the caller gives
+    the ones the corpus knows, as "het Rijk" in "Hoeveel trekt het Rijk uit?" is only a way of asking).
     """
+    if question_names is None:
+        question_names = proper_names(question)
     headers = headers_by_n or {}
     by_n = texts_by_n
     result = Verified(text="")
@@ -341,10 +366,24 @@ def verify_answer(
                 and not denies_what_source_says(body, by_n[n])
             )
 
+        named = [n for n in question_names if names_near(n, body)] if needed == min_support else []
+
         def said_about_else(n: int) -> bool:
-            """The figure is in source n, but its sentence is about something else."""
+            """The figure is in source n, but its sentence is about something else.
+
+            A name the claim takes over from the question must stand beside the figure: "Het steunpakket
+            Welzijn Jeugd geeft gemeenten € 300 miljoen" shares enough words with the € 300 miljoen for the
+            NPO, but that sentence never names the steunpakket.
+            """
+            if not figures:
+                return False
+            # "Gemeenten krijgen € 5,8 miljard" to "Hoeveel krijgen gemeenten?": that figure is the funderend onderwijs's
+            if recipient and not re.search(rf"\b{re.escape(recipient[:5])}", figure_context(figures, by_n[n]), re.I):
+                return True
             context = figure_context(figures, by_n[n]) + "\n" + headers.get(n, "")
-            return bool(figures) and support(without_facts(body), context) < needed
+            if not all(names_near(name, context) for name in named):
+                return True
+            return support(without_facts(body), context) < needed
 
         def carries(n: int) -> bool:
             if not holds(n) or said_about_else(n):
@@ -364,6 +403,12 @@ def verify_answer(
             )
             absent = sorted(t for t in taken if not any(mentions(t, names(n)) for n in (valid or list(by_n))))
             elsewhere = any(holds(n) and said_about_else(n) for n in (valid or list(by_n)))
+            # cited to a source without the figure, which another source gives about something else
+            misplaced = bool(unsupported) and any(
+                not unsupported_facts(claim_facts, source_facts(by_n[n])) and said_about_else(n) for n in by_n
+            )
+            if misplaced:
+                result.misattributed.update(figures)
             if unsupported:
                 reason = f"gegeven(s) {', '.join(unsupported)} staan niet in de geciteerde bron"
             elif elsewhere:

@@ -184,6 +184,16 @@ def test_a_word_that_only_ends_like_a_corpus_word_is_unknown(assistant: Assistan
     assert guard.unnamed_things("Wat doet de gemeente voor het ondewijs?", snapshot.keywords, snapshot.content_terms) == []
 
 
+def test_an_inflected_form_of_a_corpus_word_is_known(assistant: Assistant) -> None:
+    """The page says "kosteloos"; "de kosteloze begeleiding" names the same thing, spelt as Dutch inflects it."""
+    snapshot = assistant.reader.snapshot()
+    question = "Wie geven de kosteloze begeleiding van kleinere gemeenten?"
+    assert guard.unnamed_things(question, snapshot.keywords, snapshot.content_terms) == []
+    assert guard.uninflected("actieve") == ["actief"] and "groot" in guard.uninflected("grote")
+    # an unknown thing stays unknown in its plural
+    assert guard.unnamed_things("Welke sancties volgen er?", snapshot.keywords, snapshot.content_terms) == ["sancties"]
+
+
 def test_an_abbreviation_of_a_name_the_sources_write_out_is_known(assistant: Assistant) -> None:
     """The letter writes "Lokale Educatieve Agenda" and never "LEA"; a civil servant types LEA."""
     snapshot = assistant.reader.snapshot()

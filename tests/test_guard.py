@@ -95,7 +95,8 @@ def test_requested_types_and_whether_a_text_holds_them() -> None:
 def test_members_asked_for_by_name_are_answered_only_by_names() -> None:
     """ "Welke gemeenten zitten al in de GKA?" asks for names; who may join does not answer it."""
     for members in ("Welke gemeenten zitten nu al in de Gelijke Kansen Alliantie?",
-                    "welke gemeenten doen er al mee met de gka", "Welke scholen zijn aangesloten bij de alliantie?"):
+                    "welke gemeenten doen er al mee met de gka", "Welke scholen zijn aangesloten bij de alliantie?",
+                    "Welke vijftig gemeenten doen nu al mee in de Gelijke Kansen Alliantie?"):
         assert guard.requested_types(members) == ["names"], members
     for other in ("Welke gemeenten komen in aanmerking voor begeleiding?", "Welke organisaties zitten in het consortium?"):
         assert "names" not in guard.requested_types(other), other

@@ -150,6 +150,37 @@ def test_a_figure_said_about_something_else_in_its_source_is_removed() -> None:
     assert right.kept and not right.misattributed
 
 
+def test_a_name_from_the_question_must_stand_beside_the_figure() -> None:
+    """Cited to the passage on the steunpakket, the € 300 miljoen of another passage is no repair: it is
+    said of the NPO, whose title names 'Jeugd' but not 'Welzijn'."""
+    sources = {
+        1: "Maar ik ben ook voornemens circa € 300 miljoen aan gemeenten uit te keren, in de vorm van een "
+        "specifieke uitkering. Het leeuwendeel gaat naar scholen.",
+        2: "U kunt middelen uit het steunpakket Welzijn Jeugd combineren met trajecten voor het NPO.",
+    }
+    headers = {1: "Brief aan de wethouders Onderwijs en Jeugd", 2: "Brief aan de wethouders Onderwijs en Jeugd"}
+    question = "Hoeveel geld krijgen gemeenten uit het steunpakket Welzijn Jeugd?"
+    wrong = verify_answer(
+        "Het steunpakket Welzijn Jeugd geeft gemeenten € 300 miljoen [2].", sources, question=question, headers_by_n=headers
+    )
+    assert not wrong.kept and wrong.misattributed == {"num:300"}
+    right = verify_answer(
+        "Gemeenten krijgen circa € 300 miljoen als specifieke uitkering [1].", sources,
+        question="Hoeveel geld krijgen gemeenten uit het Nationaal Programma Onderwijs?", headers_by_n=headers,
+    )
+    assert right.kept and not right.misattributed
+
+
+def test_an_amount_asked_for_a_recipient_must_be_said_of_that_recipient() -> None:
+    sources = {1: "Het budget is € 8,5 miljard, waarvan € 5,8 miljard voor het funderend onderwijs. "
+               "Het leeuwendeel gaat naar scholen. Maar ik ben ook voornemens circa € 300 miljoen aan gemeenten uit te keren."}
+    question = "Hoeveel geld krijgen gemeenten uit het Nationaal Programma Onderwijs?"
+    wrong = verify_answer("Gemeenten krijgen € 5,8 miljard [1].", sources, question=question, recipient="gemeenten")
+    assert not wrong.kept and "bij iets anders" in wrong.removed[0].reason
+    right = verify_answer("Gemeenten krijgen circa € 300 miljoen [1].", sources, question=question, recipient="gemeenten")
+    assert right.kept
+
+
 def test_an_e_mail_address_must_belong_to_whom_the_sentence_says() -> None:
     contact = {
         1: "Er is een online helpdesk waar u terechtkunt met vragen over het NPO. Heb je vragen over de "
