@@ -424,6 +424,7 @@ class Assistant:
             reason, needed_score = "verification_removed_all", self.settings.min_answer_evidence
             if verified.removed and all(r.reason == ECHO for r in verified.removed):
                 reason = "model_echoed_question"  # "Ja, <de vraag> [1].": nothing false, nothing answered
+                needed_score = self.settings.min_echo_evidence
         elif weak:  # the model's answer rests on passages about something else: quoting them would not answer either
             reason, needed_score = "weak_evidence", self.settings.min_kept_evidence
         else:

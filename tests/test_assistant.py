@@ -954,6 +954,10 @@ def test_a_model_that_only_restates_the_question_gets_its_own_notice(
     assert answer.fallback and answer.reason == "model_echoed_question", (answer.reason, answer.text)
     assert "herhaalde alleen uw vraag" in answer.notice and "niet door de bronnen gedekt" not in answer.notice
     assert "ingeschreven" in answer.text and answer.citations
+    # the passages are quoted only on the evidence the echo threshold asks: below it, the question is refused
+    strict = Assistant(assistant.settings.model_copy(update={"min_echo_evidence": answer.evidence_score + 0.01}))
+    refused = strict.ask(question)
+    assert refused.abstained and refused.reason == "model_echoed_question", (refused.reason, refused.text)
 
 
 def test_a_price_is_quoted_only_when_a_passage_says_free_of_charge(
