@@ -310,7 +310,12 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         ),
     ),
     # an amount of money: "40.000 inwoners" or "van 50 naar 100 gemeenten" does not answer it
-    "money": (ANSWER_TYPES["money"][0], re.compile(r"€|\beuro\b|\b(miljoen|miljard|kosteloos|gratis|free)\b", re.I)),
+    # "Wat is het budget voor gemeenten?" asks an amount as "Hoeveel geld krijgen gemeenten?" does
+    "money": (
+        re.compile(ANSWER_TYPES["money"][0].pattern + r"|\bwat\s+is\s+(?:het|de)\s+(?:totale\s+)?(?:budget|bedrag|bijdrage)\s+"
+                   r"(?:voor|van|aan)\b", re.I),
+        re.compile(r"€|\beuro\b|\b(miljoen|miljard|kosteloos|gratis|free)\b", re.I),
+    ),
 }
 
 
@@ -427,6 +432,8 @@ _RECIPIENT = (
         r"\bhoeveel\b[^?]*?\b(?:(?:gaat|gaan|ging|gingen)\s+(?:er\s+)?naar|voor)\s+(?:de|het|een|die|alle)?\s*([a-zà-ÿ][\w-]*)",
         re.I,
     ),
+    # "Wat is het budget voor gemeenten?"
+    re.compile(r"^wat\s+is\s+(?:het|de)\s+(?:totale\s+)?(?:budget|bedrag|bijdrage)\s+(?:voor|aan)\s+(?:de|het|een|die|alle)?\s*([a-zà-ÿ][\w-]*)", re.I),
 )
 # no recipient: the asker ("wij", "onze gemeente": ``asks_own_amount``), the programme itself ("voor het Nationaal
 # Programma Onderwijs") or a time ("voor welke schooljaren", "voor de zomer")
@@ -450,7 +457,7 @@ def recipient(question: str) -> str | None:
     An amount given to someone else (the € 8,5 miljard for the whole programme) does not answer
     "Hoeveel gaat er naar het mbo?"; the sentence with the figure must name the recipient.
     """
-    m = _RECIPIENT[0].search(question.strip()) or _RECIPIENT[1].search(question.strip()) or _RECIPIENT[2].search(question)
+    m = next((m for m in (pattern.search(question.strip()) for pattern in _RECIPIENT) if m), None)
     if not m:
         return None
     word = m.group(1).casefold().strip("-")

@@ -134,6 +134,10 @@ def test_who_receives_an_amount_asked_for() -> None:
     )
     assert guard.recipient("Krijgt elke gemeente hetzelfde, en hoeveel?") is None
     assert guard.recipient("Krijgen kinderopvangorganisaties ook een eigen budget?") is None  # no amount asked
+    # "Wat is het budget voor X?" asks the amount for X: the € 8,5 miljard for the whole programme does not answer it
+    assert guard.requested_types("Wat is het budget voor gemeenten in het NPO?") == ["money"]
+    assert guard.recipient("Wat is het budget voor gemeenten in het NPO?") == "gemeenten"
+    assert guard.recipient("Wat is het budget voor het NPO?") is None
 
 
 def test_a_frequency_or_a_percentage_is_answered_only_by_one() -> None:
