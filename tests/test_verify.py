@@ -181,6 +181,21 @@ def test_an_amount_asked_for_a_recipient_must_be_said_of_that_recipient() -> Non
     assert right.kept
 
 
+def test_a_number_written_out_is_checked_as_a_figure() -> None:
+    """ "vijftig jaar" is the CED-Groep's experience, not how long the NPO lasts: a short claim must share more
+    with the figure's sentence than the programme's name."""
+    source = {1: "Met ruim vijftig jaar ervaring leggen we eenvoudig verbinding tussen alle partners in het NPO."}
+    headers = {1: "Nationaal Programma Onderwijs: gemeenten aan zet\nCED-Groep"}
+    wrong = verify_answer("Het NPO duurt vijftig jaar [1].", source, question="Hoe lang duurt het NPO?", headers_by_n=headers)
+    assert not wrong.kept and "bij iets anders" in wrong.removed[0].reason
+    right = verify_answer(
+        "De CED-Groep heeft ruim vijftig jaar ervaring [1].", source, question="Hoeveel ervaring heeft de CED-Groep?",
+        headers_by_n=headers,
+    )
+    assert right.kept
+    assert not verify_answer("De CED-Groep heeft ruim zestig jaar ervaring [1].", source, headers_by_n=headers).kept
+
+
 def test_an_e_mail_address_must_belong_to_whom_the_sentence_says() -> None:
     contact = {
         1: "Er is een online helpdesk waar u terechtkunt met vragen over het NPO. Heb je vragen over de "
