@@ -487,9 +487,11 @@ class Assistant:
         if needed:  # the units with the asked-for fact first, then the rest of the evidence
             units = typed[:2] + [s for s in selected if not any(repeats(s, t) for t in typed[:2])]
             units = sorted(units[: self.settings.evidence_max_sentences], key=lambda s: (s.n, s.start))
-        if verified.kept:
+        if verified.kept and reason != "requested_fact_missing":
             text = with_supporting_quotes(verified.text, units)
         else:
+            # the model's own sentences lack the figure, date or address asked for: they would only stand
+            # in front of the passages that give it ("Het hangt af van de regels van de gemeente [2].")
             text = extractive_text(units)
         yield finish(text=text, citations=self._citations(text, units, ranked), fallback=True, reason=reason)
 

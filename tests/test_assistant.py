@@ -526,6 +526,8 @@ def test_an_amount_for_a_named_recipient_is_quoted_when_the_model_gives_none(
     answer = assistant.ask(question)
     assert not answer.abstained and answer.reason == "requested_fact_missing", (answer.reason, answer.text)
     assert "300 miljoen" in answer.text and "controleert u" in answer.notice, answer.text
+    # the model's sentence without the amount is not put in front of the passage that gives it
+    assert "Gemeenten krijgen geld uit het Nationaal Programma Onderwijs" not in answer.text, answer.text
     _check_citations(assistant, answer)
 
 
