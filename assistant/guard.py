@@ -224,6 +224,9 @@ def evidence_gate(
 # What a question explicitly asks for, and how an answer shows it has it.
 # An answer without the thing asked for ("Er is een online helpdesk [1]" to
 # "wat is het telefoonnummer?") does not answer, however true it is.
+# "Wat is het (totale) budget voor/van …": the amount of something
+_AMOUNT_FOR = r"wat\s+is\s+(?:het|de)\s+(?:totale\s+)?(?:budget|bedrag|bijdrage)\s+"
+
 REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "phone": (
         re.compile(r"\b(telefoonnummer|telefoon|phone|bellen|bel ik|call)\b", re.I),
@@ -312,8 +315,7 @@ REQUESTED_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     # an amount of money: "40.000 inwoners" or "van 50 naar 100 gemeenten" does not answer it
     # "Wat is het budget voor gemeenten?" asks an amount as "Hoeveel geld krijgen gemeenten?" does
     "money": (
-        re.compile(ANSWER_TYPES["money"][0].pattern + r"|\bwat\s+is\s+(?:het|de)\s+(?:totale\s+)?(?:budget|bedrag|bijdrage)\s+"
-                   r"(?:voor|van|aan)\b", re.I),
+        re.compile(ANSWER_TYPES["money"][0].pattern + r"|\b" + _AMOUNT_FOR + r"(?:voor|van|aan)\b", re.I),
         re.compile(r"€|\beuro\b|\b(miljoen|miljard|kosteloos|gratis|free)\b", re.I),
     ),
 }
@@ -433,7 +435,7 @@ _RECIPIENT = (
         re.I,
     ),
     # "Wat is het budget voor gemeenten?"
-    re.compile(r"^wat\s+is\s+(?:het|de)\s+(?:totale\s+)?(?:budget|bedrag|bijdrage)\s+(?:voor|aan)\s+(?:de|het|een|die|alle)?\s*([a-zà-ÿ][\w-]*)", re.I),
+    re.compile(r"^" + _AMOUNT_FOR + r"(?:voor|aan)\s+(?:de|het|een|die|alle)?\s*([a-zà-ÿ][\w-]*)", re.I),
 )
 # no recipient: the asker ("wij", "onze gemeente": ``asks_own_amount``), the programme itself ("voor het Nationaal
 # Programma Onderwijs") or a time ("voor welke schooljaren", "voor de zomer")

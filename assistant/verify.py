@@ -62,9 +62,14 @@ _NUMBER_WORDS = {
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 
 
+def _in_digits(text: str) -> str:
+    """The text with its numbers written out in digits ("vijftig jaar" -> "50 jaar")."""
+    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).casefold()], text)
+
+
 def facts_in(text: str) -> set[str]:
     """Normalised checkable facts: numbers (incl. amounts, %, written out), e-mails, URLs, phone numbers."""
-    text = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).casefold()], text)
+    text = _in_digits(text)
     facts: set[str] = set()
     for m in _EMAIL.finditer(text):
         facts.add("mail:" + m.group(0).lower().rstrip("."))
@@ -238,7 +243,7 @@ def without_facts(text: str) -> str:
     The figure itself and the name of its kind ("mailadres") say nothing about
     whom the address belongs to.
     """
-    text = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).casefold()], text)
+    text = _in_digits(text)
     for pattern in (_EMAIL, _URL, _PHONE, _SPAN_OF_TIME, _NUMBER, _FACT_KIND):
         text = pattern.sub(" ", text)
     return text
@@ -392,19 +397,23 @@ def verify_answer(
             """
             if not figures:
                 return False
+            around = figure_context(figures, by_n[n])
             # "Gemeenten krijgen € 5,8 miljard" to "Hoeveel krijgen gemeenten?": that figure is the funderend onderwijs's
-            if recipient and not re.search(rf"\b{re.escape(recipient[:5])}", figure_context(figures, by_n[n]), re.I):
+            if recipient and not re.search(rf"\b{re.escape(recipient[:5])}", around, re.I):
                 return True
-            context = figure_context(figures, by_n[n]) + "\n" + headers.get(n, "")
+            context = around + "\n" + headers.get(n, "")
             if not all(names_near(name, context) for name in named):
                 return True
+            words = content_words(without_facts(body))
+            if not words:
+                return False
+            pool = content_words(context) | initialisms(context)
+            shared = sum(1 for w in words if _prefix_match(w, pool))
             # a short claim needs two of its words there: "Het NPO duurt vijftig jaar" shares only "NPO" with
             # "Met ruim vijftig jaar ervaring leggen we verbinding tussen alle partners in het NPO"
-            words = content_words(without_facts(body))
-            pool = content_words(context) | initialisms(context)
-            if needed == min_support and len(words) >= 2 and sum(1 for w in words if _prefix_match(w, pool)) < 2:
+            if needed == min_support and len(words) >= 2 and shared < 2:
                 return True
-            return support(without_facts(body), context) < needed
+            return shared / len(words) < needed
 
         def carries(n: int) -> bool:
             if not holds(n) or said_about_else(n):
