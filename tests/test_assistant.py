@@ -757,6 +757,11 @@ def test_words_users_type_find_what_the_sources_call_otherwise(assistant: Assist
     assert with_source_terms("peuters en peutergroepen") == "peuters en peutergroepen (voorschoolse)"
     assert with_source_terms("bijspijkerlessen") == "bijspijkerlessen (bijles)"  # les -> lessen
     assert with_source_terms("Wat is de rol van de gemeente?") == "Wat is de rol van de gemeente?"
+    # "ondertekende" names no thing: the letter's signature ("de minister …, Arie Slob") answers it
+    signed = "Wie ondertekende de brief aan de wethouders?"
+    assert guard.unnamed_things(signed, snapshot.keywords, snapshot.content_terms) == []
+    answer = assistant.ask(signed, mode="extractive")
+    assert not answer.abstained and "Arie Slob" in answer.text, (answer.reason, answer.text)
 
 
 def test_a_spending_question_in_everyday_words_finds_the_listed_purpose(assistant: Assistant) -> None:
